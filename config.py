@@ -1,0 +1,159 @@
+"""Configuration classes: the only module that reads the environment.
+
+`create_app()` picks a class from `FLASK_ENV`-free rules: tests pass `TestConfig`
+explicitly, `wsgi.py` uses `config_from_env()`. Secrets have no defaults outside
+debug and testing (the factory refuses to start without them).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _default_sqlite_url() -> str:
+    instance = BASE_DIR / "instance"
+    instance.mkdir(exist_ok=True)
+    return f"sqlite:///{instance / 'notifier.db'}"
+
+
+def database_url(raw: str | None) -> str | None:
+    """Pin PostgreSQL URLs to psycopg2 (SQLAlchemy 2.1 defaults to psycopg 3) and
+    accept the `postgres://` scheme that Heroku-style platforms hand out."""
+    if not raw:
+        return None
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg2://" + raw[len(prefix) :]
+    return raw
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        # SQLite: wait for the writer lock instead of failing with "database is locked".
+        return {"connect_args": {"timeout": 30}}
+    return {
+        "pool_size": _env_int("DB_POOL_SIZE", 5),
+        "max_overflow": _env_int("DB_MAX_OVERFLOW", 5),
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+    }
+
+
+class BaseConfig:
+    """Settings shared by every environment of the Notification API."""
+
+    DEBUG = _env_bool("FLASK_DEBUG")
+    TESTING = False
+
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL")) or _default_sqlite_url()
+    SQLALCHEMY_ENGINE_OPTIONS = _engine_options(SQLALCHEMY_DATABASE_URI)
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", "")
+    JWT_ACCESS_TOKEN_EXPIRES = _env_int("JWT_ACCESS_TOKEN_EXPIRES_S", 900)
+    JWT_REFRESH_TOKEN_EXPIRES = _env_int("JWT_REFRESH_TOKEN_EXPIRES_S", 2_592_000)
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+
+    # Argon2id cost: OWASP's recommended minimum (19 MiB, 2 passes) keeps a login
+    # about 20 ms and a worker's memory flat.
+    PASSWORD_HASH_TIME_COST = _env_int("PASSWORD_HASH_TIME_COST", 2)
+    PASSWORD_HASH_MEMORY_KIB = _env_int("PASSWORD_HASH_MEMORY_KIB", 19_456)
+    PASSWORD_HASH_PARALLELISM = _env_int("PASSWORD_HASH_PARALLELISM", 1)
+
+    MAX_CONTENT_LENGTH = 65_536
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    IDEMPOTENCY_KEY_TTL_S = _env_int("IDEMPOTENCY_KEY_TTL_S", 86_400)
+
+    DELIVERY_SERVICE_URL = os.environ.get("DELIVERY_SERVICE_URL", "http://localhost:8001")
+    DELIVERY_TIMEOUT_S = _env_float("DELIVERY_TIMEOUT_S", 10.0)
+    DELIVERY_MAX_ATTEMPTS = _env_int("DELIVERY_MAX_ATTEMPTS", 5)
+    DELIVERY_BACKOFF_BASE_S = _env_float("DELIVERY_BACKOFF_BASE_S", 2.0)
+    DELIVERY_BACKOFF_MAX_S = _env_float("DELIVERY_BACKOFF_MAX_S", 300.0)
+    DELIVERY_LEASE_S = _env_int("DELIVERY_LEASE_S", 60)
+    DELIVERY_CONCURRENCY = _env_int("DELIVERY_CONCURRENCY", 32)
+    DELIVERY_BATCH_SIZE = _env_int("DELIVERY_BATCH_SIZE", 64)
+    DELIVERY_POLL_INTERVAL_S = _env_float("DELIVERY_POLL_INTERVAL_S", 1.0)
+
+    API_TITLE = "Notifier"
+    API_VERSION = "1.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
+    API_SPEC_OPTIONS = {"security": [{"bearerAuth": []}]}
+
+
+class DevelopmentConfig(BaseConfig):
+    """Local development: debug on, a throwaway signing key when none is set."""
+
+    DEBUG = True
+    JWT_SECRET_KEY = (
+        os.environ.get("JWT_SECRET_KEY") or "dev-only-secret-key-not-for-production-use"
+    )
+
+
+class ProductionConfig(BaseConfig):
+    """Production: everything from the environment, secrets required."""
+
+
+class TestConfig(BaseConfig):
+    """Tests: cheap hashing, a test database, no delivery service unless mocked."""
+
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL")) or (
+        f"sqlite:///{BASE_DIR / 'instance' / 'test.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = _engine_options(SQLALCHEMY_DATABASE_URI)
+    JWT_SECRET_KEY = "test-secret-key-that-is-at-least-32-bytes-long"  # noqa: S105 (tests only)
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_KIB = 64
+    RATELIMIT_STORAGE_URI = "memory://"
+    # Port 9 (discard) on loopback: a delivery call that nobody mocked fails loudly.
+    DELIVERY_SERVICE_URL = "http://127.0.0.1:9"
+    DELIVERY_TIMEOUT_S = 2.0
+
+
+class DeliveryConfig:
+    """Settings of the delivery service (the simulated provider)."""
+
+    TESTING = False
+    MAX_CONTENT_LENGTH = 262_144
+    DELIVERY_SIMULATOR_HOOKS = _env_bool("DELIVERY_SIMULATOR_HOOKS", True)
+    DELIVERY_FAILURE_RATE = _env_float("DELIVERY_FAILURE_RATE", 0.0)
+    DELIVERY_LATENCY_MS = _env_int("DELIVERY_LATENCY_MS", 0)
+
+    API_TITLE = "Notifier delivery service"
+    API_VERSION = "1.0"
+    OPENAPI_VERSION = "3.0.3"
+
+
+def config_from_env() -> type[BaseConfig]:
+    """The config class for a process started outside tests (wsgi, CLI)."""
+    if _env_bool("FLASK_DEBUG"):
+        return DevelopmentConfig
+    return ProductionConfig

@@ -1,0 +1,20 @@
+"""gunicorn settings of the Notification API (loaded from the working directory).
+
+Sync workers: each request is short and CPU-bound (JSON, schemas, one or two
+indexed queries), so one process per request in flight, about two per core,
+keeps the CPUs busy without thread contention on the GIL.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("API_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+max_requests = 10_000
+max_requests_jitter = 1_000
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+errorlog = "-"

@@ -1,0 +1,60 @@
+"""Routes: `POST /auth/login`, `POST /auth/refresh`, `POST /auth/logout`."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_jwt_extended import get_jwt_identity, jwt_required
+
+from notifier.auth import service
+from notifier.auth.schemas import AccessTokenSchema, LoginSchema, TokensSchema
+from notifier.extensions import Blueprint, limiter
+
+blp = Blueprint("auth", __name__, url_prefix="/auth", description="Tokens")
+
+
+def login_rate_key() -> str:
+    """Rate-limit key: the client address and the email it tries (any case)."""
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    email = email.strip().lower() if isinstance(email, str) else ""
+    return f"login:{request.remote_addr}:{email[:320]}"
+
+
+def login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+@blp.route("/login")
+class Login(MethodView):
+    decorators = [limiter.limit(login_limit, key_func=login_rate_key)]
+
+    @blp.doc(security=[])
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokensSchema)
+    @blp.alt_response(401, description="Bad credentials")
+    @blp.alt_response(429, description="Too many attempts; see Retry-After")
+    def post(self, data):
+        """Log in: an access token and a refresh token
+
+        Limited per client address and email (default 10 a minute).
+        """
+        return service.login(data["email"], data["password"])
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    @jwt_required(refresh=True)
+    @blp.response(200, AccessTokenSchema)
+    def post(self):
+        """A new access token, from a refresh token"""
+        return service.refresh(get_jwt_identity())
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @jwt_required()
+    @blp.response(204)
+    def post(self):
+        """Log out: revoke this login's access and refresh tokens"""
+        service.logout()

@@ -1,0 +1,75 @@
+"""Login, token issue and logout."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token, get_jwt
+from sqlalchemy import select, update
+
+from notifier.auth.models import AuthSession
+from notifier.auth.passwords import burn_verify, verify_password
+from notifier.auth.tokens import SESSION_CLAIM
+from notifier.database import transaction, utcnow
+from notifier.errors import unauthorized
+from notifier.extensions import db
+from notifier.users.models import User
+
+BAD_CREDENTIALS = "The email or password is incorrect."
+
+
+def _access_lifetime() -> int:
+    return int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
+
+
+def login(email: str, password: str) -> dict:
+    """Check the credentials and open a login session with two tokens.
+
+    The answer is the same, and as slow, whether the email exists or not.
+    """
+    email = email.strip().lower()
+    user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+    if user is None:
+        burn_verify()
+        raise unauthorized(BAD_CREDENTIALS)
+    if not verify_password(user.password_hash, password):
+        raise unauthorized(BAD_CREDENTIALS)
+
+    refresh_lifetime = int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
+    session = AuthSession(
+        id=secrets.token_hex(16),
+        user_id=user.id,
+        expires_at=utcnow() + timedelta(seconds=refresh_lifetime),
+    )
+    with transaction():
+        db.session.add(session)
+    identity = str(user.id)
+    claims = {SESSION_CLAIM: session.id}
+    return {
+        "access_token": create_access_token(identity, additional_claims=claims),
+        "refresh_token": create_refresh_token(identity, additional_claims=claims),
+        "token_type": "Bearer",
+        "expires_in": _access_lifetime(),
+    }
+
+
+def refresh(identity: str) -> dict:
+    """A new access token for the refresh token's login session."""
+    claims = {SESSION_CLAIM: get_jwt()[SESSION_CLAIM]}
+    return {
+        "access_token": create_access_token(identity, additional_claims=claims),
+        "token_type": "Bearer",
+        "expires_in": _access_lifetime(),
+    }
+
+
+def logout() -> None:
+    """Revoke the login session: its access and refresh tokens stop working."""
+    with transaction():
+        db.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == get_jwt()[SESSION_CLAIM], AuthSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )

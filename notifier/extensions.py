@@ -1,0 +1,25 @@
+"""Flask extensions, created unbound and bound in `app.register_extensions`."""
+
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_smorest import Blueprint as _SmorestBlueprint
+from flask_sqlalchemy import SQLAlchemy
+
+from notifier.database import Base
+from notifier.errors import ErrorShapeApi
+
+
+class Blueprint(_SmorestBlueprint):
+    """Blueprint with the contract's pagination defaults (page_size 20, at most 100)."""
+
+    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 100}
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+api = ErrorShapeApi()
+jwt = JWTManager()
+# Default limits are off: only the routes that say so are limited (login).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -1,0 +1,111 @@
+"""Notification, DeliveryAttempt and IdempotencyKey tables.
+
+The notification row is also the dispatcher's queue entry: `status`,
+`next_attempt_at` and `lease_expires_at` drive claiming, `version` makes edits,
+deletes and delivery results compare-and-set, and `delivery_key` is the
+idempotency key sent to the provider (new after every edit).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from notifier.database import BigId, UTCDateTime, utcnow
+from notifier.extensions import db
+
+STATUSES = ("pending", "sending", "sent", "failed")
+OUTCOMES = ("sent", "rejected", "unavailable")
+EDITABLE_STATUSES = ("pending", "failed")
+
+
+class Notification(db.Model):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        CheckConstraint("channel IN ('email', 'sms', 'push')", name="channel"),
+        # The list: one user's rows, newest first, optionally by status or channel.
+        Index("ix_notifications_user_created", "user_id", "created_at", "id"),
+        Index("ix_notifications_user_status_created", "user_id", "status", "created_at", "id"),
+        Index("ix_notifications_user_channel_created", "user_id", "channel", "created_at", "id"),
+        # The dispatcher: due pending rows, and expired leases.
+        Index(
+            "ix_notifications_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_notifications_lease",
+            "lease_expires_at",
+            postgresql_where=text("status = 'sending'"),
+            sqlite_where=text("status = 'sending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(8))
+    target: Mapped[str] = mapped_column(String(4096))
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    delivery_key: Mapped[str] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeliveryAttempt(db.Model):
+    """One try to hand a notification to the delivery service."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (
+        CheckConstraint(f"outcome IN {OUTCOMES!r}", name="outcome"),
+        Index("ix_delivery_attempts_notification", "notification_id", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("notifications.id", ondelete="CASCADE")
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(12))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+
+
+class IdempotencyKey(db.Model):
+    """The first answer to a `POST /notifications` with an `Idempotency-Key`.
+
+    The unique (user_id, key) constraint is what makes two racing requests
+    create one notification: the loser's insert fails and it replays.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("uq_idempotency_keys_user_key", "user_id", "key", unique=True),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    notification_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("notifications.id", ondelete="SET NULL")
+    )
+    response_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,103 @@
+"""Routes under `/notifications`: every query is scoped to the token's user."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_jwt_extended import jwt_required
+
+from notifier.auth.tokens import current_user_id
+from notifier.extensions import Blueprint
+from notifier.notifications import service
+from notifier.notifications.schemas import (
+    DeliveryAttemptSchema,
+    IdempotencyHeaderSchema,
+    NotificationCreateSchema,
+    NotificationPatchSchema,
+    NotificationQuerySchema,
+    NotificationSchema,
+)
+
+blp = Blueprint(
+    "notifications", __name__, url_prefix="/notifications", description="Your notifications"
+)
+
+
+@blp.route("")
+class Notifications(MethodView):
+    @jwt_required()
+    @blp.arguments(NotificationQuerySchema, location="query")
+    @blp.response(200, NotificationSchema(many=True))
+    @blp.paginate()
+    def get(self, filters, pagination_parameters):
+        """List your notifications, newest first
+
+        Filter by `status` and `channel`; page with `page` and `page_size` (at most 100).
+        The `X-Pagination` header holds the totals.
+        """
+        items, total = service.list_notifications(
+            current_user_id(),
+            filters,
+            pagination_parameters.page,
+            pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = total
+        return items
+
+    @jwt_required()
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @blp.arguments(NotificationCreateSchema)
+    @blp.response(201, NotificationSchema)
+    def post(self, headers, data):
+        """Create a notification; it is delivered asynchronously
+
+        Send an `Idempotency-Key` header to make retries safe: the same key
+        answers the first result, with `Idempotent-Replayed: true`.
+        """
+        body, replayed = service.create_notification(
+            current_user_id(), data, headers.get("idempotency_key")
+        )
+        response_headers = {"Location": f"/notifications/{body['id']}"}
+        if replayed:
+            response_headers["Idempotent-Replayed"] = "true"
+        return body, 201, response_headers
+
+
+@blp.route("/<id:notification_id>")
+class NotificationById(MethodView):
+    @jwt_required()
+    @blp.response(200, NotificationSchema)
+    def get(self, notification_id):
+        """Get one notification"""
+        return service.get_notification(current_user_id(), notification_id)
+
+    @jwt_required()
+    @blp.arguments(NotificationCreateSchema)
+    @blp.response(200, NotificationSchema)
+    def put(self, data, notification_id):
+        """Replace a pending or failed notification
+
+        Editing a failed notification puts it back to pending with its attempts reset.
+        """
+        return service.update_notification(current_user_id(), notification_id, data, replace=True)
+
+    @jwt_required()
+    @blp.arguments(NotificationPatchSchema)
+    @blp.response(200, NotificationSchema)
+    def patch(self, data, notification_id):
+        """Change some fields of a pending or failed notification"""
+        return service.update_notification(current_user_id(), notification_id, data, replace=False)
+
+    @jwt_required()
+    @blp.response(204)
+    def delete(self, notification_id):
+        """Delete a notification and its delivery attempts"""
+        service.delete_notification(current_user_id(), notification_id)
+
+
+@blp.route("/<id:notification_id>/attempts")
+class Attempts(MethodView):
+    @jwt_required()
+    @blp.response(200, DeliveryAttemptSchema(many=True))
+    def get(self, notification_id):
+        """Delivery attempts of a notification, oldest first"""
+        return service.list_attempts(current_user_id(), notification_id)

@@ -1,0 +1,87 @@
+"""Request and response bodies of the notifications feature."""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validate
+
+from notifier import channels
+from notifier.notifications.models import STATUSES
+from notifier.schemas import BaseSchema, QuerySchema, Text, UTCDateTime
+
+
+def _single_line(value: str) -> None:
+    if "\n" in value or "\r" in value or "\u2028" in value or "\u2029" in value:
+        raise ValidationError("The title must be a single line.")
+
+
+TITLE = {"trim": True, "validate": [validate.Length(min=1, max=200), _single_line]}
+CONTENT = {"validate": validate.Length(min=1, max=5000)}
+CHANNEL = {"validate": validate.OneOf(channels.CHANNELS)}
+TARGET = {"validate": validate.Length(min=1, max=4096)}
+
+
+class NotificationCreateSchema(BaseSchema):
+    """All fields of a notification; also the body of PUT."""
+
+    title = Text(required=True, **TITLE)
+    content = Text(required=True, **CONTENT)
+    channel = fields.String(required=True, **CHANNEL)
+    target = Text(required=True, trim=True, **TARGET)
+    scheduled_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "Not delivered before this time; null or past: now"},
+    )
+
+
+class NotificationPatchSchema(BaseSchema):
+    """Any subset of the create body; checked again on the merged result."""
+
+    title = Text(**TITLE)
+    content = Text(**CONTENT)
+    channel = fields.String(**CHANNEL)
+    target = Text(trim=True, **TARGET)
+    scheduled_at = UTCDateTime(allow_none=True)
+
+
+class IdempotencyHeaderSchema(QuerySchema):
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        validate=[
+            validate.Length(min=1, max=255),
+            validate.Regexp(r"^[\x21-\x7e]+$", error="Use printable ASCII characters only."),
+        ],
+        metadata={"description": "Repeat the request safely: same key, same notification"},
+    )
+
+
+class NotificationQuerySchema(QuerySchema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    channel = fields.String(validate=validate.OneOf(channels.CHANNELS))
+
+
+class NotificationSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    user_id = fields.Integer(dump_only=True)
+    title = fields.String(dump_only=True)
+    content = fields.String(dump_only=True)
+    channel = fields.String(dump_only=True)
+    target = fields.String(dump_only=True)
+    status = fields.String(dump_only=True)
+    attempts = fields.Integer(dump_only=True)
+    scheduled_at = UTCDateTime(dump_only=True)
+    sent_at = UTCDateTime(dump_only=True)
+    error_message = fields.String(dump_only=True)
+    provider_message_id = fields.String(dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
+
+
+class DeliveryAttemptSchema(BaseSchema):
+    number = fields.Integer(dump_only=True)
+    started_at = UTCDateTime(dump_only=True)
+    finished_at = UTCDateTime(dump_only=True)
+    outcome = fields.String(dump_only=True)
+    http_status = fields.Integer(dump_only=True)
+    error = fields.String(dump_only=True)
+    provider_message_id = fields.String(dump_only=True)
+    duration_ms = fields.Integer(dump_only=True)

@@ -1,0 +1,38 @@
+"""Routes: `POST /users`, `GET /users/me`."""
+
+from flask.views import MethodView
+from flask_jwt_extended import jwt_required
+
+from notifier.auth.tokens import current_user_id
+from notifier.errors import unauthorized
+from notifier.extensions import Blueprint
+from notifier.users import service
+from notifier.users.schemas import UserCreateSchema, UserSchema
+
+blp = Blueprint("users", __name__, url_prefix="/users", description="Registration and profile")
+
+
+@blp.route("")
+class Users(MethodView):
+    @blp.doc(security=[])
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema, headers={"Location": {"schema": {"type": "string"}}})
+    def post(self, data):
+        """Register a user
+
+        The email is stored lower-cased; it must not be taken in any case.
+        """
+        user = service.register(data)
+        return user, 201, {"Location": "/users/me"}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @jwt_required()
+    @blp.response(200, UserSchema)
+    def get(self):
+        """The user the access token belongs to"""
+        user = service.get_user(current_user_id())
+        if user is None:
+            raise unauthorized("The token's user no longer exists.")
+        return user

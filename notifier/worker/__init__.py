@@ -1,0 +1,1 @@
+"""The dispatcher: claims due notifications and hands them to the delivery service."""
