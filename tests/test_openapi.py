@@ -1,0 +1,47 @@
+"""The OpenAPI document and Swagger UI, served without internet."""
+
+import re
+
+
+def test_spec_declares_bearer_auth_and_public_routes(client):
+    spec = client.get("/openapi.json").get_json()
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert spec["security"] == [{"bearerAuth": []}]
+    paths = spec["paths"]
+    assert paths["/users"]["post"]["security"] == []
+    assert paths["/auth/login"]["post"]["security"] == []
+    assert paths["/health"]["get"]["security"] == []
+    assert "security" not in paths["/notifications"]["get"]
+    assert {"/notifications/{notification_id}", "/notifications/{notification_id}/attempts"} <= set(
+        paths
+    )
+
+
+def test_spec_documents_the_id_as_a_positive_integer(client):
+    spec = client.get("/openapi.json").get_json()
+    parameter = spec["paths"]["/notifications/{notification_id}"]["parameters"][0]
+    assert parameter["schema"] == {"type": "integer", "minimum": 1}
+
+
+def test_views_have_summaries(client):
+    spec = client.get("/openapi.json").get_json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            assert operation.get("summary"), (method, path)
+
+
+def test_docs_page_loads_its_assets_from_this_server(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources
+    for source in sources:
+        assert source.startswith("/"), source
+        assert client.get(source).status_code == 200, source
