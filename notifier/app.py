@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from pathlib import Path
 
 import swagger_ui_bundle
-from flask import Flask, send_from_directory
+from flask import Flask, request, send_from_directory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, ValidationError
 
 MIN_SECRET_BYTES = 32
@@ -41,6 +43,7 @@ def create_app(config_object=None) -> Flask:
     check_secret(app)
     app.url_map.strict_slashes = False
     app.url_map.converters["id"] = IdConverter
+    register_body_limit(app)
     register_extensions(app)
     register_blueprints(app)
     register_docs(app)
@@ -70,6 +73,33 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def register_body_limit(app: Flask) -> None:
+    """413 for chunked bodies over MAX_CONTENT_LENGTH too.
+
+    Werkzeug enforces the limit from `Content-Length`; a chunked body (no length)
+    is cut at the limit silently and then reads as malformed JSON. Reading it up
+    front, before any other hook touches the stream, makes the answer honest.
+    """
+
+    def limit_chunked_body() -> None:
+        environ = request.environ
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit is None or request.content_length is not None:
+            return
+        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return
+        body = environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            raise RequestEntityTooLarge()
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ.pop("wsgi.input_terminated", None)
+
+    # First of all hooks: the rate limiter's key function reads the body too.
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_chunked_body)
 
 
 def register_extensions(app: Flask) -> None:

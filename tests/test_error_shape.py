@@ -111,3 +111,35 @@ def test_auth_errors_carry_www_authenticate(client):
 def test_rate_limit_answers_retry_after(client, api):
     response = _rate_limited(client, api)
     assert int(response.headers["Retry-After"]) > 0
+
+
+def test_chunked_body_over_the_limit_is_413_not_400(client):
+    import io
+
+    response = client.post(
+        "/users",
+        environ_overrides={
+            "wsgi.input": io.BytesIO(b"x" * 70_000),
+            "HTTP_TRANSFER_ENCODING": "chunked",
+            "wsgi.input_terminated": True,
+        },
+        content_type="application/json",
+    )
+    _assert_shape(response, 413)
+
+
+def test_chunked_body_under_the_limit_is_read_whole(client):
+    import io
+    import json
+
+    body = json.dumps({"name": "Chunky", "email": "c@example.com", "password": PASSWORD})
+    response = client.post(
+        "/users",
+        environ_overrides={
+            "wsgi.input": io.BytesIO(body.encode()),
+            "HTTP_TRANSFER_ENCODING": "chunked",
+            "wsgi.input_terminated": True,
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201
