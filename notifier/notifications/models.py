@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notifier.database import BigId, UTCDateTime, utcnow
@@ -64,6 +74,23 @@ class Notification(db.Model):
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NotificationCount(db.Model):
+    """How many notifications each user has, per status and channel.
+
+    Kept by database triggers (migration 0002) on every insert, delete and
+    status or channel change, so the total behind `X-Pagination` costs a few
+    primary-key rows instead of a count over all of a user's notifications.
+    There is no foreign key: rows may outlive a deleted user, at zero.
+    """
+
+    __tablename__ = "notification_counts"
+
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(8), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class DeliveryAttempt(db.Model):

@@ -92,3 +92,37 @@ def test_filters_by_status_and_channel(api, user):
     assert [n["channel"] for n in sms] == ["sms"]
     both = api.get("/notifications?channel=email&status=failed").get_json()
     assert [(n["channel"], n["status"]) for n in both] == [("email", "failed")]
+
+
+def _real_count(user_id, **where) -> int:
+    from notifier.extensions import db
+    from notifier.notifications.models import Notification
+
+    return db.session.query(Notification).filter_by(user_id=user_id, **where).count()
+
+
+def test_totals_follow_inserts_status_changes_and_deletes(api, user):
+    """The counters behind X-Pagination are kept by triggers: they must agree
+    with a real count after every kind of write."""
+    from notifier.extensions import db
+    from notifier.notifications.models import Notification
+
+    created = [api.create().get_json()["id"] for _ in range(3)]
+    NotificationFactory.create_batch(4, user_id=user.id, channel="sms", target="+14155552671")
+    db.session.execute(
+        db.update(Notification).where(Notification.id.in_(created[:2])).values(status="sent")
+    )
+    db.session.commit()
+    api.delete(f"/notifications/{created[2]}", 204)
+    api.patch(f"/notifications/{created[0]}", 409, json={"title": "no"})
+
+    for query, where in [
+        ("", {}),
+        ("?status=sent", {"status": "sent"}),
+        ("?status=pending", {"status": "pending"}),
+        ("?channel=sms", {"channel": "sms"}),
+        ("?channel=email&status=sent", {"channel": "email", "status": "sent"}),
+    ]:
+        expected = _real_count(user.id, **where)
+        assert _pagination(api.get(f"/notifications{query}"))["total"] == expected, query
+    assert _pagination(api.get("/notifications"))["total"] == 6
