@@ -47,12 +47,30 @@ class ErrorShapeApi(Api):
             data = {}
             error.data = data
         if not data.get("message"):
-            data["message"] = DEFAULT_MESSAGES.get(error.code) or (error.description or error.name)
+            data["message"] = _first_validation_error(data) or DEFAULT_MESSAGES.get(
+                error.code, error.description or error.name
+            )
         headers = dict(data.get("headers") or {})
         if error.code == 401:
             headers.update(BEARER)
         data["headers"] = headers
         return super().handle_http_exception(error)
+
+
+def _first_validation_error(data: dict) -> str | None:
+    """A sentence from webargs' nested errors: 'Invalid title: Shorter than ...'."""
+    errors = data.get("errors") or data.get("messages")
+    if not isinstance(errors, dict):
+        return None
+    for location_errors in errors.values():
+        if isinstance(location_errors, dict):
+            for field, messages in location_errors.items():
+                first = messages[0] if isinstance(messages, list) and messages else messages
+                name = "body" if field == "_schema" else field
+                if isinstance(first, str):
+                    return f"Invalid {name}: {first}"
+                return f"Invalid {name}."
+    return None
 
 
 def http_error(exc_class: type[HTTPException], message: str, **data) -> HTTPException:
