@@ -18,3 +18,6 @@ max_requests = 10_000
 max_requests_jitter = 1_000
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
+# gunicorn 27 opens a control socket at one fixed path per user; two servers on
+# one host (API and delivery, or the benchmark's floor app) would fight over it.
+control_socket_disable = True

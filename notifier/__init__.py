@@ -1,5 +1,15 @@
-"""Notifier: a notification API with a dispatcher and a simulated delivery service."""
+"""Notifier: a notification API with a dispatcher and a simulated delivery service.
 
-from notifier.app import create_app
+`create_app` is imported lazily, so that `notifier.channels` (pure rules, shared
+with the delivery service) can be imported without loading the web app.
+"""
 
 __all__ = ["create_app"]
+
+
+def __getattr__(name: str):
+    if name == "create_app":
+        from notifier.app import create_app
+
+        return create_app
+    raise AttributeError(name)
