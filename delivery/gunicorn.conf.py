@@ -1,0 +1,37 @@
+"""Gunicorn settings for the delivery service.
+
+    gunicorn -c delivery/gunicorn.conf.py 'delivery:create_app()'
+
+The gevent worker runs each request in a greenlet, so the simulated latency
+(``time.sleep``, patched by gevent) lets the worker serve others meanwhile. Gunicorn
+monkey-patches in each worker before it loads the app; this file runs in the
+master and imports only ``os``, so nothing is imported unpatched.
+
+One worker process by default, deliberately: the idempotency store and the
+``/stats`` counters live in process memory, so with more processes a repeat of a
+key could land on a process that never saw it, and each process would count
+only its own deliveries. One gevent worker handles ``worker_connections``
+concurrent requests, plenty for a simulator that does no I/O.
+
+Environment: ``DELIVERY_BIND`` (else ``0.0.0.0:$PORT``, ``PORT`` default 8001),
+``DELIVERY_WORKERS`` (1), ``DELIVERY_WORKER_CONNECTIONS`` (1000),
+``DELIVERY_ACCESS_LOG`` (unset: off; ``-`` for stdout), ``DELIVERY_LOG_LEVEL`` (info).
+"""
+
+import os
+
+# All interfaces on purpose: the service runs in a container behind compose's network.
+bind = os.environ.get("DELIVERY_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8001')}"
+wsgi_app = "delivery:create_app()"
+worker_class = "gevent"
+workers = int(os.environ.get("DELIVERY_WORKERS", "1"))
+worker_connections = int(os.environ.get("DELIVERY_WORKER_CONNECTIONS", "1000"))
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+accesslog = os.environ.get("DELIVERY_ACCESS_LOG") or None
+errorlog = "-"
+# Gunicorn 25.1+ opens a control socket at one fixed per-user path by default; a second
+# gunicorn on the host (the API) would take it over. Nothing here uses it.
+control_socket_disable = True
+loglevel = os.environ.get("DELIVERY_LOG_LEVEL", "info")

@@ -1,0 +1,232 @@
+"""Delivery service routes: ``POST /deliver``, ``GET /health`` and the test-only ``/stats``.
+
+``POST /deliver`` answers 200 (sent), 422 (a rule is broken or the provider
+rejects the target) or 503 (unavailable, with ``Retry-After``); see
+:mod:`delivery.simulator` for the hooks and :mod:`delivery.idempotency` for
+repeats. A replayed answer carries ``Idempotent-Replayed: true``.
+
+Test-only endpoints, for integration tests of the dispatcher that need to count
+what reached the "provider" (harmless in production: the service is a simulator):
+
+- ``GET /stats`` → 200 ``{"sent": S, "replays": R, "requests": N}``: ``sent`` counts
+  the 200 answers that were not replays (one per distinct idempotency key that
+  got a 200, plus every 200 to a request without a key), ``replays`` the requests
+  answered from the idempotency store (sent or rejected again), ``requests``
+  every ``POST /deliver``, valid or not.
+- ``POST /stats/reset`` → 200 with the zeroed counters; it also forgets every
+  remembered idempotency key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import abort
+from flask_smorest.error_handler import ErrorSchema
+from marshmallow import fields, validate
+
+from delivery.extensions import Blueprint
+from delivery.idempotency import IdempotencyStore
+from delivery.simulator import apply_latency, decide
+from notifier.channels import CHANNELS
+
+STORE_EXTENSION = "delivery_idempotency"
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+_REJECTED_DOC = "A channel rule is broken, or the provider rejects the target (not retryable)."
+_UNAVAILABLE_DOC = "The provider is unavailable: retry after `Retry-After` seconds."
+
+blp = Blueprint(
+    "delivery",
+    __name__,
+    description="Simulated email, SMS and push providers.",
+)
+
+
+def idempotency_store() -> IdempotencyStore:
+    """The current app's idempotency store (one per app, made by the factory)."""
+    return current_app.extensions[STORE_EXTENSION]
+
+
+# --- schemas ---------------------------------------------------------------------------
+
+
+class BaseSchema(ma.Schema):
+    """Unknown fields are an error (422), never silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class Text(fields.String):
+    """A string that is valid Unicode: JSON's ``"\\ud800"`` (a lone surrogate) is refused."""
+
+    default_error_messages = {"invalid_unicode": "Not valid Unicode text."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if any("\ud800" <= char <= "\udfff" for char in text):
+            raise self.make_error("invalid_unicode")
+        return text
+
+
+class StringOrInteger(fields.Field):
+    """The caller's notification id: a string of 1 to 255 characters or a 64-bit integer."""
+
+    default_error_messages = {
+        "invalid": "Must be a string or an integer.",
+        "length": "Must be 1 to 255 characters long.",
+        "range": "Must be a 64-bit integer.",
+        "invalid_unicode": "Not valid Unicode text.",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | int:
+        if isinstance(value, bool):  # bool is an int in Python, not in JSON
+            raise self.make_error("invalid")
+        if isinstance(value, int):
+            if not _INT64_MIN <= value <= _INT64_MAX:
+                raise self.make_error("range")
+            return value
+        if isinstance(value, str):
+            if not 1 <= len(value) <= 255:
+                raise self.make_error("length")
+            if any("\ud800" <= char <= "\udfff" for char in value):
+                raise self.make_error("invalid_unicode")
+            return value
+        raise self.make_error("invalid")
+
+
+class DeliveryRequestSchema(BaseSchema):
+    """One message to deliver."""
+
+    notification_id = StringOrInteger(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "oneOf": [{"type": "string", "minLength": 1, "maxLength": 255}, {"type": "integer"}],
+            "description": "The caller's id for the message (logging only).",
+        },
+    )
+    idempotency_key = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=255),
+        metadata={"description": "The same key again answers the first result."},
+    )
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    target = Text(
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"description": "Email address, E.164 phone number or device token."},
+    )
+    title = Text(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Email subject (required for email); push title; unused by sms."},
+    )
+    content = Text(required=True, validate=validate.Length(min=1))
+
+
+class DeliveryResultSchema(BaseSchema):
+    """The provider accepted the message."""
+
+    status = fields.String(metadata={"enum": ["sent"]})
+    provider_message_id = fields.String()
+    sent_at = fields.String(metadata={"format": "date-time"})
+    details = fields.Dict(
+        metadata={
+            "description": "email: bytes; sms: encoding (GSM-7 or UCS-2) and segments; "
+            "push: payload_bytes."
+        }
+    )
+
+
+class HealthSchema(BaseSchema):
+    """Liveness."""
+
+    status = fields.String(metadata={"enum": ["ok"]})
+
+
+class StatsSchema(BaseSchema):
+    """Counters of the delivery service since start or the last reset."""
+
+    sent = fields.Integer()
+    replays = fields.Integer()
+    requests = fields.Integer()
+
+
+# --- views -----------------------------------------------------------------------------
+
+
+@blp.before_request
+def _before_deliver() -> None:
+    """Count every delivery request and sleep the simulated latency before parsing it."""
+    if request.endpoint == f"{blp.name}.Deliver" and request.method == "POST":
+        idempotency_store().count_request()
+        apply_latency(current_app.config.get("DELIVERY_LATENCY_MS", 0))
+
+
+@blp.route("/deliver")
+class Deliver(MethodView):
+    """The simulated provider."""
+
+    @blp.arguments(DeliveryRequestSchema)
+    @blp.response(200, DeliveryResultSchema)
+    @blp.alt_response(422, schema=ErrorSchema, description=_REJECTED_DOC)
+    @blp.alt_response(503, schema=ErrorSchema, description=_UNAVAILABLE_DOC)
+    def post(self, message: dict[str, Any]) -> Any:
+        """Deliver one message.
+
+        200 when the (simulated) provider accepts it, 422 when a channel rule is
+        broken or the target is rejected, 503 with ``Retry-After`` when the
+        provider is unavailable. The same ``idempotency_key`` again answers the
+        first result (not a 503), with ``Idempotent-Replayed: true``.
+        """
+        config = current_app.config
+        hooks_enabled = bool(config.get("DELIVERY_SIMULATOR_HOOKS", True))
+        failure_rate = min(max(float(config.get("DELIVERY_FAILURE_RATE", 0.0)), 0.0), 1.0)
+
+        answer, replayed = idempotency_store().resolve(
+            message["idempotency_key"],
+            lambda: decide(message, hooks_enabled=hooks_enabled, failure_rate=failure_rate),
+        )
+        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        if answer.status == 200:
+            return answer.body, headers
+        abort(answer.status, headers={**answer.headers, **headers}, **answer.body)
+
+
+@blp.route("/health")
+class Health(MethodView):
+    """Liveness."""
+
+    @blp.response(200, HealthSchema)
+    def get(self) -> dict[str, str]:
+        """Liveness check: 200 while the process serves requests (no I/O)."""
+        return {"status": "ok"}
+
+
+@blp.route("/stats")
+class Stats(MethodView):
+    """Test-only counters."""
+
+    @blp.response(200, StatsSchema)
+    def get(self) -> dict[str, int]:
+        """Delivery counters (test-only): sent, replays, requests."""
+        return idempotency_store().stats()
+
+
+@blp.route("/stats/reset")
+class StatsReset(MethodView):
+    """Test-only reset."""
+
+    @blp.response(200, StatsSchema)
+    def post(self) -> dict[str, int]:
+        """Zero the counters and forget every idempotency key (test-only)."""
+        store = idempotency_store()
+        store.reset()
+        return store.stats()

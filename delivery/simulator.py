@@ -1,0 +1,119 @@
+"""The simulated provider: latency, test hooks, random outages, and the final answer.
+
+Order for every ``POST /deliver``: the configured latency first (slept before the
+body is even parsed, so under gunicorn's gevent worker it holds no lock and
+blocks no other request), then the channel rules, then the hooks, then the
+random outage. Rules come before hooks so that a broken message is always a
+permanent 422, never a retryable 503.
+
+Hooks (on unless ``DELIVERY_SIMULATOR_HOOKS`` is false):
+
+========= ============================== ================ ==============================
+answer    email                          sms              push
+========= ============================== ================ ==============================
+422       local part exactly ``reject``  ``+15005550001`` token starting ``reject``
+503       local part ``unavailable``     ``+15005550002`` token starting ``unavailable``
+========= ============================== ================ ==============================
+
+``DELIVERY_FAILURE_RATE`` (0 to 1) is the share of otherwise good requests that
+answer 503; ``DELIVERY_LATENCY_MS`` is the added latency per request.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from delivery.idempotency import Answer
+from delivery.rules import check_message
+from notifier.channels import EMAIL, PUSH, SMS, ChannelError
+
+REJECT: Literal["reject"] = "reject"
+UNAVAILABLE: Literal["unavailable"] = "unavailable"
+
+SMS_REJECT_NUMBER = "+15005550001"
+SMS_UNAVAILABLE_NUMBER = "+15005550002"
+
+RETRY_AFTER_S = 1
+
+_UNAVAILABLE_MESSAGE = "The provider is unavailable (simulated outage); try again later."
+_REJECTED_MESSAGE = "The provider rejected the target (simulated permanent rejection)."
+
+
+def apply_latency(latency_ms: float) -> None:
+    """Sleep the configured latency. Under gevent, ``time.sleep`` yields to other requests."""
+    if latency_ms > 0:
+        time.sleep(latency_ms / 1000)
+
+
+def hook_for(channel: str, target: str) -> Literal["reject", "unavailable"] | None:
+    """The hook a normalised ``target`` triggers, if any."""
+    if channel == EMAIL:
+        local_part = target.rsplit("@", 1)[0]
+        if local_part == REJECT:
+            return REJECT
+        if local_part == UNAVAILABLE:
+            return UNAVAILABLE
+    elif channel == SMS:
+        if target == SMS_REJECT_NUMBER:
+            return REJECT
+        if target == SMS_UNAVAILABLE_NUMBER:
+            return UNAVAILABLE
+    elif channel == PUSH:
+        if target.startswith(REJECT):
+            return REJECT
+        if target.startswith(UNAVAILABLE):
+            return UNAVAILABLE
+    return None
+
+
+def rejected(message: str, field: str | None = None) -> Answer:
+    """A 422 answer; ``field`` adds flask-smorest's ``errors`` nesting."""
+    body: dict[str, Any] = {"message": message}
+    if field:
+        body["errors"] = {"json": {field: [message]}}
+    return Answer(422, body)
+
+
+def unavailable() -> Answer:
+    """A 503 answer with ``Retry-After``."""
+    return Answer(503, {"message": _UNAVAILABLE_MESSAGE}, {"Retry-After": str(RETRY_AFTER_S)})
+
+
+def sent(details: dict[str, Any]) -> Answer:
+    """A 200 answer with a fresh provider message id and the time it was sent."""
+    return Answer(
+        200,
+        {
+            "status": "sent",
+            "provider_message_id": f"sim-{uuid.uuid4()}",
+            "sent_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "details": details,
+        },
+    )
+
+
+def decide(message: dict[str, Any], *, hooks_enabled: bool, failure_rate: float) -> Answer:
+    """What the simulated provider answers to one (schema-valid) message."""
+    channel = message["channel"]
+    try:
+        checked = check_message(
+            channel, message["target"], message.get("title"), message["content"]
+        )
+    except ChannelError as exc:
+        return rejected(exc.message, exc.field)
+
+    if hooks_enabled:
+        hook = hook_for(channel, checked.target)
+        if hook == REJECT:
+            return rejected(_REJECTED_MESSAGE, "target")
+        if hook == UNAVAILABLE:
+            return unavailable()
+
+    # A simulated outage, not a security decision: the stdlib PRNG is fine here.
+    if failure_rate > 0 and random.random() < failure_rate:  # noqa: S311
+        return unavailable()
+    return sent(checked.details)

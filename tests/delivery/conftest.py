@@ -1,0 +1,107 @@
+"""Fixtures for the delivery service: an app per test, built from a test config."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from config import DeliveryConfig
+from delivery import create_app
+
+
+class DeliveryTestConfig(DeliveryConfig):
+    """Deterministic simulator: hooks on, no random outages, no latency."""
+
+    TESTING = True
+    DELIVERY_SIMULATOR_HOOKS = True
+    DELIVERY_FAILURE_RATE = 0.0
+    DELIVERY_LATENCY_MS = 0
+
+
+VALID_TOKEN = "device-token_" + "a1B2:c3.d4-" * 4
+
+VALID = {
+    "email": {
+        "channel": "email",
+        "target": "someone@example.com",
+        "title": "Your order",
+        "content": "It has shipped.",
+    },
+    "sms": {"channel": "sms", "target": "+14155552671", "content": "Your code is 123456"},
+    "push": {"channel": "push", "target": VALID_TOKEN, "title": "Hi", "content": "You have mail"},
+}
+
+
+def _message(channel: str, **changes: Any) -> dict[str, Any]:
+    """A valid message for `channel`, with `changes` applied (None removes a field)."""
+    body = {**VALID[channel], "notification_id": 1, **changes}
+    return {key: value for key, value in body.items() if value is not None}
+
+
+@pytest.fixture
+def make_app() -> Callable[..., Flask]:
+    """Build a delivery app whose config overrides `DeliveryTestConfig` with keyword args."""
+
+    def _make(**overrides: Any) -> Flask:
+        config = type("Config", (DeliveryTestConfig,), overrides)
+        return create_app(config)
+
+    return _make
+
+
+@pytest.fixture
+def delivery_app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(delivery_app: Flask) -> FlaskClient:
+    return delivery_app.test_client()
+
+
+@pytest.fixture
+def deliver(client: FlaskClient) -> Callable[..., TestResponse]:
+    """POST a body to /deliver as UTF-8 JSON without \\u escapes, as a compact client would.
+
+    (The test client's ``json=`` escapes every non-ASCII character, up to 12 bytes
+    for an emoji, which would hit the 256 KiB limit before the 100 KB email rule.)
+    """
+
+    def _deliver(body: Any) -> TestResponse:
+        raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        return client.post("/deliver", data=raw, content_type="application/json")
+
+    return _deliver
+
+
+def _assert_error(response: TestResponse, status: int) -> dict[str, Any]:
+    """Check the one error shape and return the body."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["code"] == status
+    assert isinstance(body["status"], str)
+    assert body["status"]
+    assert isinstance(body["message"], str)
+    assert body["message"].strip()
+    assert set(body) <= {"code", "status", "message", "errors"}
+    assert "Traceback" not in response.get_data(as_text=True)
+    return body
+
+
+@pytest.fixture
+def message() -> Callable[..., dict[str, Any]]:
+    """`message("sms", content="x")`: a valid body for the channel with changes applied."""
+    return _message
+
+
+@pytest.fixture
+def assert_error() -> Callable[[TestResponse, int], dict[str, Any]]:
+    """`assert_error(response, 422)`: check the one error shape, return the body."""
+    return _assert_error
