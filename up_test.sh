@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Run the checks and the test suite.
+#
+#   ./up_test.sh                 a Docker engine answers: the suite in containers against
+#                                PostgreSQL (docker-compose.test.yml); otherwise as --local
+#   ./up_test.sh --local         here: .venv, config checks, ruff, pytest with coverage
+#   ./up_test.sh -k login -x     any other argument goes to pytest
+#   ./up_test.sh --install-only  create or refresh the virtualenv, then stop
+#
+# Local mode uses SQLite unless TEST_DATABASE_URL is set (PostgreSQL; the tests read it).
+# The exit code is pytest's; when pytest passes but a lint or config check failed, it is 1.
+# Coverage must reach 90 % on a full run; with pytest arguments (a subset) the floor is off.
+# Override with COV_FAIL_UNDER=<n>. NOTIFIER_VENV=<dir> uses another virtualenv than .venv.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+die() {
+    printf 'up_test.sh: %s\n' "$*" >&2
+    exit 1
+}
+say() { printf '\n==> %s\n' "$*"; }
+
+mode=auto
+install_only=0
+pytest_args=()
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --local) mode=local ;;
+        --install-only) mode=local install_only=1 ;;
+        -h | --help)
+            sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *) pytest_args+=("$1") ;;
+    esac
+    shift
+done
+
+# ---- virtualenv (the same logic lives in up_dev.sh) ---------------------------------
+
+VENV="${NOTIFIER_VENV:-$ROOT/.venv}"
+STAMP="$VENV/.requirements-dev.sha256"
+
+python_ok() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
+
+find_python() {
+    local candidate
+    for candidate in ${PYTHON:+"$PYTHON"} python3 python3.13 python3.12 python3.11; do
+        if command -v "$candidate" >/dev/null 2>&1 && python_ok "$candidate"; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+requirements_hash() {
+    # Both files: requirements-dev.txt includes requirements.txt. The Python minor version
+    # too: a venv built for another interpreter must be reinstalled.
+    "$VENV/bin/python" - <<'EOF'
+import hashlib, sys
+digest = hashlib.sha256(f"{sys.version_info[0]}.{sys.version_info[1]}\n".encode())
+for name in ("requirements.txt", "requirements-dev.txt"):
+    with open(name, "rb") as fh:
+        digest.update(fh.read())
+print(digest.hexdigest())
+EOF
+}
+
+ensure_venv() {
+    if ! python_ok "$VENV/bin/python"; then
+        local base
+        base="$(find_python)" ||
+            die "Python 3.11 or newer is required (tried python3, python3.13, python3.12, python3.11; set PYTHON=/path/to/python)"
+        say "Creating virtualenv $VENV with $("$base" --version 2>&1)"
+        "$base" -m venv --clear "$VENV"
+    fi
+    local want
+    want="$(requirements_hash)"
+    if [ "$want" != "$(cat "$STAMP" 2>/dev/null || true)" ]; then
+        say "Installing requirements-dev.txt into $VENV"
+        "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+        printf '%s\n' "$want" >"$STAMP"
+    else
+        printf 'Virtualenv %s is up to date with requirements-dev.txt\n' "$VENV"
+    fi
+}
+
+# ---- Docker mode -----------------------------------------------------------------------
+
+docker_answers() {
+    command -v docker >/dev/null 2>&1 || return 1
+    if command -v timeout >/dev/null 2>&1; then
+        timeout 5 docker info >/dev/null 2>&1
+    else
+        docker info >/dev/null 2>&1
+    fi
+}
+
+compose() {
+    if docker compose version >/dev/null 2>&1; then
+        docker compose "$@"
+    elif command -v docker-compose >/dev/null 2>&1; then
+        docker-compose "$@"
+    else
+        die "a Docker engine answers but neither 'docker compose' nor 'docker-compose' is installed (or use --local)"
+    fi
+}
+
+TEST_STACK=(-f docker-compose.test.yml -p notifier-test)
+
+# shellcheck disable=SC2317  # invoked by the trap
+remove_test_stack() { compose "${TEST_STACK[@]}" down -v --remove-orphans >/dev/null 2>&1 || true; }
+
+run_in_docker() {
+    local -a tty=()
+    [ -t 0 ] && [ -t 1 ] || tty=(-T)
+    trap remove_test_stack EXIT
+    say "Docker engine found: tests in containers against PostgreSQL (docker-compose.test.yml)"
+    compose "${TEST_STACK[@]}" build tests
+    local rc=0
+    compose "${TEST_STACK[@]}" run --rm "${tty[@]+"${tty[@]}"}" tests \
+        ./up_test.sh --local "${pytest_args[@]+"${pytest_args[@]}"}" || rc=$?
+    exit "$rc"
+}
+
+if [ "$mode" = auto ] && docker_answers; then
+    run_in_docker
+fi
+
+# ---- local mode ------------------------------------------------------------------------
+
+ensure_venv
+if [ "$install_only" = 1 ]; then
+    exit 0
+fi
+export PATH="$VENV/bin:$PATH"
+
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    # Hide a password, if any, in what is printed.
+    shown="$(printf '%s' "$TEST_DATABASE_URL" | sed -E 's#(//[^:/@]*):[^@]*@#\1:***@#')"
+    printf 'Database: %s (TEST_DATABASE_URL)\n' "$shown"
+    python - "$TEST_DATABASE_URL" <<'EOF' || die "database unreachable: $shown (is PostgreSQL running? check TEST_DATABASE_URL)"
+import re
+import sys
+import sqlalchemy
+# Same driver choice as config.py: psycopg2, also for Heroku-style postgres:// URLs.
+url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg2://", sys.argv[1])
+try:
+    engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 5})
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+except Exception as exc:
+    print((str(exc).strip().splitlines() or [repr(exc)])[0], file=sys.stderr)
+    sys.exit(1)
+EOF
+else
+    printf 'Database: SQLite (instance/test.db; set TEST_DATABASE_URL for PostgreSQL)\n'
+fi
+
+failed=()
+
+say "Config checks (scripts/check_configs.sh)"
+scripts/check_configs.sh || failed+=("config checks")
+
+say "ruff check ."
+ruff check . || failed+=("ruff check")
+
+say "ruff format --check ."
+ruff format --check . || failed+=("ruff format")
+
+if [ "${#pytest_args[@]}" -eq 0 ]; then
+    cov_min="${COV_FAIL_UNDER:-90}"
+else
+    cov_min="${COV_FAIL_UNDER:-0}"
+fi
+say "pytest (coverage floor ${cov_min} %)"
+rc=0
+python -m pytest --cov --cov-report=term --cov-report=xml --cov-fail-under="$cov_min" \
+    "${pytest_args[@]+"${pytest_args[@]}"}" || rc=$?
+
+if [ "${#failed[@]}" -gt 0 ]; then
+    printf '\nup_test.sh: failed before pytest: %s\n' "$(IFS=,; printf '%s' "${failed[*]}" | sed 's/,/, /g')" >&2
+    if [ "$rc" -eq 0 ]; then
+        rc=1
+    fi
+fi
+exit "$rc"
