@@ -53,6 +53,10 @@ class ErrorShapeApi(Api):
         headers = dict(data.get("headers") or {})
         if error.code == 401:
             headers.update(BEARER)
+        valid_methods = getattr(error, "valid_methods", None)
+        if error.code == 405 and valid_methods:
+            # smorest drops werkzeug's headers; a 405 should still say what is allowed.
+            headers["Allow"] = ", ".join(sorted(valid_methods))
         data["headers"] = headers
         return super().handle_http_exception(error)
 

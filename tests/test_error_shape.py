@@ -143,3 +143,8 @@ def test_chunked_body_under_the_limit_is_read_whole(client):
         content_type="application/json",
     )
     assert response.status_code == 201
+
+
+def test_405_says_which_methods_are_allowed(client):
+    response = client.delete("/users")
+    assert response.headers["Allow"] == "OPTIONS, POST"
