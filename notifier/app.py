@@ -106,7 +106,7 @@ def register_extensions(app: Flask) -> None:
     # Every model module, so that Alembic autogenerate sees every table.
     from notifier.auth import models as _auth_models  # noqa: F401
     from notifier.auth.tokens import register_token_callbacks
-    from notifier.errors import register_jwt_callbacks
+    from notifier.errors import register_database_errors, register_jwt_callbacks
     from notifier.extensions import api, db, jwt, limiter, migrate
     from notifier.notifications import models as _notification_models  # noqa: F401
     from notifier.users import models as _user_models  # noqa: F401
@@ -118,6 +118,7 @@ def register_extensions(app: Flask) -> None:
     register_token_callbacks(jwt)
     limiter.init_app(app)
     api.init_app(app)
+    register_database_errors(app, api)
     api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1})
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -117,3 +117,24 @@ def register_jwt_callbacks(jwt) -> None:
         lambda header, payload: respond("The token's user no longer exists.")
     )
     jwt.token_verification_failed_loader(lambda header, payload: respond("The token is invalid."))
+
+
+def register_database_errors(app, api) -> None:
+    """The database unreachable (down, restarting, out of connections) is a 503
+    with Retry-After in the one shape, not a 500: nothing was written, try again."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from werkzeug.exceptions import InternalServerError, ServiceUnavailable
+
+    def unavailable(error: DBAPIError):
+        if not isinstance(error, OperationalError) and not error.connection_invalidated:
+            return api.handle_http_exception(InternalServerError(original_exception=error))
+        app.logger.warning("database unavailable: %s", error.orig)
+        return api.handle_http_exception(
+            http_error(
+                ServiceUnavailable,
+                "The database is unavailable; try again shortly.",
+                headers={"Retry-After": "1"},
+            )
+        )
+
+    app.register_error_handler(DBAPIError, unavailable)

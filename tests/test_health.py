@@ -27,3 +27,16 @@ def test_ready_is_503_in_the_error_shape_when_the_database_is_down(client, monke
         "status": "Service Unavailable",
         "message": "The database is unreachable.",
     }
+
+
+def test_database_down_during_a_request_is_503_with_retry_after(api, monkeypatch):
+    """Any route, not only /ready: a lost database is 'try again', never a 500."""
+
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(db.session, "execute", down)
+    response = api.get("/notifications", expect=None)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.get_json()["message"] == "The database is unavailable; try again shortly."

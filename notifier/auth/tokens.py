@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_jwt_extended import JWTManager, get_jwt_identity
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from notifier.auth.models import AuthSession
 from notifier.extensions import db
@@ -16,6 +16,14 @@ def current_user_id() -> int:
     return int(get_jwt_identity())
 
 
+# Built once: the per-request check then skips building and hashing the query.
+_ACTIVE_SESSION = select(AuthSession.id).where(
+    AuthSession.id == bindparam("session_id"),
+    AuthSession.user_id == bindparam("user_id"),
+    AuthSession.revoked_at.is_(None),
+)
+
+
 def session_is_active(session_id: object, subject: object) -> bool:
     """True when the login session exists, belongs to `subject` and is not revoked.
 
@@ -24,16 +32,10 @@ def session_is_active(session_id: object, subject: object) -> bool:
     """
     if not isinstance(session_id, str) or not isinstance(subject, str):
         return False
-    if not subject.isdigit() or len(subject) > 19:
+    if not subject.isdigit() or len(subject) > 18:
         return False
-    found = db.session.execute(
-        select(AuthSession.id).where(
-            AuthSession.id == session_id,
-            AuthSession.user_id == int(subject),
-            AuthSession.revoked_at.is_(None),
-        )
-    ).first()
-    return found is not None
+    params = {"session_id": session_id, "user_id": int(subject)}
+    return db.session.execute(_ACTIVE_SESSION, params).first() is not None
 
 
 def register_token_callbacks(jwt: JWTManager) -> None:

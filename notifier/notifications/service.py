@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from notifier import channels
@@ -50,12 +50,15 @@ def _first_attempt_at(scheduled_at: datetime | None, now: datetime) -> datetime:
     return scheduled_at if scheduled_at is not None and scheduled_at > now else now
 
 
+# Built once (a hot path): scoped to the user, so another user's id is a 404.
+_OWNED = select(Notification).where(
+    Notification.id == bindparam("notification_id"), Notification.user_id == bindparam("user_id")
+)
+
+
 def _owned(user_id: int, notification_id: int) -> Notification:
-    notification = db.session.execute(
-        select(Notification).where(
-            Notification.id == notification_id, Notification.user_id == user_id
-        )
-    ).scalar_one_or_none()
+    params = {"notification_id": notification_id, "user_id": user_id}
+    notification = db.session.execute(_OWNED, params).scalar_one_or_none()
     if notification is None:
         raise not_found(NOT_FOUND)
     return notification
