@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import sys
 from pathlib import Path
 
+import click
 import swagger_ui_bundle
 from flask import Flask, request, send_from_directory
 from sqlalchemy import event
@@ -107,12 +109,12 @@ def register_extensions(app: Flask) -> None:
     from notifier.auth import models as _auth_models  # noqa: F401
     from notifier.auth.tokens import register_token_callbacks
     from notifier.errors import register_database_errors, register_jwt_callbacks
-    from notifier.extensions import api, db, jwt, limiter, migrate
+    from notifier.extensions import api, db, jwt, limiter
     from notifier.notifications import models as _notification_models  # noqa: F401
     from notifier.users import models as _user_models  # noqa: F401
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, directory=str(_migrations_dir()))
+    register_migrations(app)
     jwt.init_app(app)
     register_jwt_callbacks(jwt)
     register_token_callbacks(jwt)
@@ -125,8 +127,22 @@ def register_extensions(app: Flask) -> None:
     )
 
 
-def _migrations_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "migrations"
+def register_migrations(app: Flask) -> None:
+    """Bind Flask-Migrate, for the `flask db` commands, unless this is a web worker.
+
+    Flask-Migrate brings Alembic, Mako and Pygments: about 9 MB in every gunicorn
+    worker, which never runs a migration. So it is bound when the app is built
+    by the `flask` CLI (inside a click context) or when the caller has imported
+    it already (the tests, a script calling `flask_migrate.upgrade`).
+    """
+    if click.get_current_context(silent=True) is None and "flask_migrate" not in sys.modules:
+        return
+    from flask_migrate import Migrate
+
+    from notifier.extensions import db
+
+    directory = Path(__file__).resolve().parent.parent / "migrations"
+    Migrate(app, db, render_as_batch=True, directory=str(directory))
 
 
 def register_blueprints(app: Flask) -> None:

@@ -3,7 +3,6 @@
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_migrate import Migrate
 from flask_smorest import Blueprint as _SmorestBlueprint
 from flask_sqlalchemy import SQLAlchemy
 
@@ -18,7 +17,6 @@ class Blueprint(_SmorestBlueprint):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 api = ErrorShapeApi()
 jwt = JWTManager()
 # Default limits are off: only the routes that say so are limited (login).
