@@ -61,6 +61,18 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def read(statement, params: dict | None = None):
+    """Run a read-only statement on the autocommit engine ("reads" bind).
+
+    No BEGIN before it and no ROLLBACK after it: half the round trips of a read
+    in a transaction. Only for statements whose answer needs no transaction:
+    one SELECT that sees committed data.
+    """
+    from notifier.extensions import db
+
+    return db.session.execute(statement, params, bind_arguments={"bind": db.engines["reads"]})
+
+
 @contextmanager
 def transaction() -> Iterator[None]:
     """Commit the session on success, roll it back on any error.

@@ -16,7 +16,9 @@ class Blueprint(_SmorestBlueprint):
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 100}
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their loaded values after a commit: answering with what was just
+# written must not cost a SELECT to reload it.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 api = ErrorShapeApi()
 jwt = JWTManager()
 # Default limits are off: only the routes that say so are limited (login).

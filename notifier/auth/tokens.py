@@ -6,7 +6,7 @@ from flask_jwt_extended import JWTManager, get_jwt_identity
 from sqlalchemy import bindparam, select
 
 from notifier.auth.models import AuthSession
-from notifier.extensions import db
+from notifier.database import read
 
 SESSION_CLAIM = "sid"
 
@@ -35,7 +35,7 @@ def session_is_active(session_id: object, subject: object) -> bool:
     if not subject.isdigit() or len(subject) > 18:
         return False
     params = {"session_id": session_id, "user_id": int(subject)}
-    return db.session.execute(_ACTIVE_SESSION, params).first() is not None
+    return read(_ACTIVE_SESSION, params).first() is not None
 
 
 def register_token_callbacks(jwt: JWTManager) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from notifier import channels
-from notifier.database import transaction, utcnow
+from notifier.database import read, transaction, utcnow
 from notifier.errors import conflict, not_found, unprocessable
 from notifier.extensions import db
 from notifier.notifications.models import (
@@ -58,7 +58,7 @@ _OWNED = select(Notification).where(
 
 def _owned(user_id: int, notification_id: int) -> Notification:
     params = {"notification_id": notification_id, "user_id": user_id}
-    notification = db.session.execute(_OWNED, params).scalar_one_or_none()
+    notification = read(_OWNED, params).scalar_one_or_none()
     if notification is None:
         raise not_found(NOT_FOUND)
     return notification
@@ -189,13 +189,13 @@ def list_notifications(
             conditions.append(getattr(Notification, name) == filters[name])
             counted.append(getattr(NotificationCount, name) == filters[name])
     # The counters table (kept by triggers) answers the total in O(1).
-    total = db.session.execute(
+    total = read(
         select(func.coalesce(func.sum(NotificationCount.total), 0)).where(*counted)
     ).scalar_one()
     offset = (page - 1) * page_size
     if offset >= total:
         return [], total
-    rows = db.session.execute(
+    rows = read(
         select(Notification)
         .where(*conditions)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
@@ -207,7 +207,7 @@ def list_notifications(
 
 def list_attempts(user_id: int, notification_id: int) -> list[DeliveryAttempt]:
     _owned(user_id, notification_id)
-    rows = db.session.execute(
+    rows = read(
         select(DeliveryAttempt)
         .where(DeliveryAttempt.notification_id == notification_id)
         .order_by(DeliveryAttempt.number, DeliveryAttempt.id)
