@@ -1,0 +1,297 @@
+"""Integration fixtures: the REAL delivery service (in a thread, or under gunicorn in a
+subprocess) and dispatcher processes (`flask --app wsgi worker`).
+
+Every process started here is stopped by its PID in a fixture finalizer, before the
+autouse cleanup of tests/conftest.py deletes the rows (finalizers run in reverse).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import func, insert, select
+from werkzeug.serving import make_server
+
+from config import DeliveryConfig, TestConfig
+from delivery import create_app as create_delivery_app
+from notifier.database import utcnow
+from notifier.extensions import db
+from notifier.notifications.models import Notification
+from notifier.worker.dispatcher import Dispatcher, Settings
+from tests.factories import UserFactory
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+JWT_SECRET = "integration-test-secret-key-of-at-least-32-bytes"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (right now)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(
+    condition: Callable[[], Any], timeout: float, interval: float = 0.05, what: str = ""
+) -> Any:
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+@dataclass
+class DeliveryService:
+    """A running delivery service and its counters."""
+
+    url: str
+
+    def stats(self) -> dict[str, int]:
+        return requests.get(f"{self.url}/stats", timeout=5).json()
+
+    def reset(self) -> None:
+        requests.post(f"{self.url}/stats/reset", timeout=5).raise_for_status()
+
+
+# --- the delivery service in a thread (fast tests) ----------------------------------
+
+
+@pytest.fixture
+def start_delivery_thread() -> Iterator[Callable[..., DeliveryService]]:
+    """`start_delivery_thread(DELIVERY_LATENCY_MS=100)`: the real app on werkzeug, threaded."""
+    servers = []
+
+    def _start(**overrides: Any) -> DeliveryService:
+        config = type(
+            "Config",
+            (DeliveryConfig,),
+            {"DELIVERY_SIMULATOR_HOOKS": True, "DELIVERY_FAILURE_RATE": 0.0, **overrides},
+        )
+        server = make_server("127.0.0.1", 0, create_delivery_app(config), threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return DeliveryService(f"http://127.0.0.1:{server.server_port}")
+
+    yield _start
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def delivery(start_delivery_thread) -> DeliveryService:
+    return start_delivery_thread()
+
+
+# --- the delivery service under gunicorn (the real deployment) -----------------------
+
+
+def _stop(process: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds; only this process, by its PID."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture
+def start_gunicorn_delivery(tmp_path) -> Iterator[Callable[..., DeliveryService]]:
+    """`start_gunicorn_delivery(port, DELIVERY_LATENCY_MS=200)`: gunicorn + gevent on 127.0.0.1."""
+    processes: list[subprocess.Popen] = []
+
+    def _start(port: int | None = None, **env: Any) -> DeliveryService:
+        port = port or free_port()
+        log = open(tmp_path / f"gunicorn-{port}.log", "ab")  # noqa: SIM115 (closed by the OS)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "delivery/gunicorn.conf.py",
+                "delivery:create_app()",
+            ],
+            cwd=REPO_ROOT,
+            env={
+                **os.environ,
+                "DELIVERY_BIND": f"127.0.0.1:{port}",
+                "DELIVERY_LOG_LEVEL": "warning",
+                "DELIVERY_FAILURE_RATE": "0",
+                **{key: str(value) for key, value in env.items()},
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(process)
+        service = DeliveryService(f"http://127.0.0.1:{port}")
+
+        def healthy() -> bool:
+            if process.poll() is not None:
+                pytest.fail(f"gunicorn exited with {process.returncode}; see {log.name}")
+            try:
+                return requests.get(f"{service.url}/health", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for(healthy, 20, 0.1, "the delivery service to start")
+        return service
+
+    yield _start
+    for process in processes:
+        _stop(process)
+
+
+# --- dispatcher processes ------------------------------------------------------------
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_worker(app, tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
+    """`start_worker(service_url, DELIVERY_LEASE_S=3)`: `flask --app wsgi worker` on the
+    test database, as its own process."""
+    workers: list[WorkerProcess] = []
+
+    def _start(service_url: str, *args: str, **env: Any) -> WorkerProcess:
+        log_path = tmp_path / f"worker-{len(workers)}.log"
+        log = open(log_path, "ab")  # noqa: SIM115 (closed by the OS)
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("DELIVERY_", "FLASK_"))
+        }
+        environment |= {
+            "DATABASE_URL": TestConfig.SQLALCHEMY_DATABASE_URI,
+            "JWT_SECRET_KEY": JWT_SECRET,
+            "DELIVERY_SERVICE_URL": service_url,
+            "DELIVERY_POLL_INTERVAL_S": "0.2",
+            "DELIVERY_TIMEOUT_S": "5",
+            **{key: str(value) for key, value in env.items()},
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", *args],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        worker = WorkerProcess(process, log_path)
+        workers.append(worker)
+        return worker
+
+    yield _start
+    for worker in workers:
+        _stop(worker.process)
+
+
+# --- data and in-process dispatchers ---------------------------------------------------
+
+
+def insert_notifications(count: int, users: int = 10, **fields: Any) -> list[int]:
+    """Insert `count` due notifications in bulk (spread over `users` users); return ids."""
+    user_ids = [UserFactory().id for _ in range(users)]
+    now = utcnow()
+    rows = [
+        {
+            "user_id": user_ids[i % users],
+            "title": f"Bulk {i}",
+            "content": "Hello from the integration tests.",
+            "channel": "email",
+            "target": f"person{i}@example.com",
+            "status": "pending",
+            "attempts": 0,
+            "version": 1,
+            "delivery_key": os.urandom(16).hex(),
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+            **fields,
+        }
+        for i in range(count)
+    ]
+    with db.engine.begin() as connection:
+        ids = connection.execute(insert(Notification).returning(Notification.id), rows)
+        return list(ids.scalars())
+
+
+def status_counts() -> dict[str, int]:
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            select(Notification.status, func.count()).group_by(Notification.status)
+        )
+        return dict(rows.all())
+
+
+@pytest.fixture
+def make_dispatcher(app) -> Iterator[Callable[..., Dispatcher]]:
+    """An in-process dispatcher pointed at a real delivery service."""
+    made: list[Dispatcher] = []
+
+    def _make(service_url: str, **overrides: Any) -> Dispatcher:
+        settings = Settings.from_config(
+            app.config,
+            service_url=service_url,
+            timeout_s=2.0,
+            poll_interval_s=0.05,
+            concurrency=8,
+        )
+        dispatcher = Dispatcher(db.engine, replace(settings, **overrides))
+        made.append(dispatcher)
+        return dispatcher
+
+    yield _make
+    for dispatcher in made:
+        dispatcher.stop()
+        dispatcher.client.close()
+        dispatcher.waiter.close()
+
+
+@pytest.fixture
+def run_in_background(make_dispatcher) -> Iterator[Callable[[Dispatcher], threading.Thread]]:
+    """Run `dispatcher.run()` in a thread; it is stopped and joined at teardown."""
+    running: list[tuple[Dispatcher, threading.Thread]] = []
+
+    def _run(dispatcher: Dispatcher) -> threading.Thread:
+        thread = threading.Thread(target=dispatcher.run, daemon=True)
+        thread.start()
+        running.append((dispatcher, thread))
+        return thread
+
+    yield _run
+    for dispatcher, thread in running:
+        dispatcher.stop()
+        thread.join(timeout=15)
+        assert not thread.is_alive(), "the dispatcher did not stop"

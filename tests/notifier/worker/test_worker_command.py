@@ -1,0 +1,74 @@
+"""`flask worker`: options, `--once`, and the signal handlers it installs."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import pytest
+
+from notifier.worker.dispatcher import Dispatcher
+from tests.factories import NotificationFactory
+from tests.notifier.worker.conftest import reload, sent_answer
+
+
+@pytest.fixture(autouse=True)
+def _restore_process_state():
+    """The command installs signal handlers and sets log levels: put them back."""
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    level = logging.getLogger("notifier").level
+    yield
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+    logging.getLogger("notifier").setLevel(level)
+
+
+def test_once_delivers_what_is_due_and_exits_0(app, mocked):
+    ids = [NotificationFactory().id for _ in range(3)]
+    mocked.post(f"{app.config['DELIVERY_SERVICE_URL']}/deliver", json=sent_answer())
+
+    result = app.test_cli_runner().invoke(args=["worker", "--once"])
+
+    assert result.exit_code == 0, result.output
+    assert {reload(nid).status for nid in ids} == {"sent"}
+
+
+def test_options_override_the_config(app, monkeypatch):
+    seen = {}
+
+    def fake_run(self, once=False):
+        seen.update(settings=self.settings, once=once)
+        seen["handler"] = signal.getsignal(signal.SIGTERM)
+
+    monkeypatch.setattr(Dispatcher, "run", fake_run)
+    result = app.test_cli_runner().invoke(
+        args=["worker", "--concurrency", "7", "--batch-size", "11", "--poll-interval", "0.5"]
+    )
+
+    assert result.exit_code == 0, result.output
+    settings = seen["settings"]
+    assert (settings.concurrency, settings.batch_size, settings.poll_interval_s) == (7, 11, 0.5)
+    assert settings.service_url == app.config["DELIVERY_SERVICE_URL"]
+    assert seen["once"] is False
+    assert callable(seen["handler"]) and seen["handler"] is not signal.SIG_DFL
+
+
+def test_a_signal_stops_the_dispatcher(app, monkeypatch):
+    stopped = []
+
+    def fake_run(self, once=False):
+        signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
+        stopped.append(self.stopping)
+
+    monkeypatch.setattr(Dispatcher, "run", fake_run)
+    result = app.test_cli_runner().invoke(args=["worker"])
+    assert result.exit_code == 0, result.output
+    assert stopped == [True]
+    # A second SIGTERM would now end the process at once.
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+@pytest.mark.parametrize("option", ["--concurrency=0", "--batch-size=0", "--poll-interval=0"])
+def test_nonsense_options_are_refused(app, option):
+    result = app.test_cli_runner().invoke(args=["worker", option])
+    assert result.exit_code == 2
