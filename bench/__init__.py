@@ -1,0 +1,1 @@
+"""Benchmarks: our API against a minimal floor app (see bench/README.md)."""
