@@ -126,3 +126,10 @@ def test_totals_follow_inserts_status_changes_and_deletes(api, user):
         expected = _real_count(user.id, **where)
         assert _pagination(api.get(f"/notifications{query}"))["total"] == expected, query
     assert _pagination(api.get("/notifications"))["total"] == 6
+
+
+def test_list_items_are_the_same_as_single_reads(api):
+    created = api.create(scheduled_at="2030-01-01T00:00:00+00:00").get_json()
+    listed = api.get("/notifications").get_json()
+    assert listed == [api.get(f"/notifications/{created['id']}").get_json()]
+    assert listed[0]["created_at"].endswith("+00:00")
