@@ -94,7 +94,9 @@ class BaseConfig:
 
     MAX_CONTENT_LENGTH = 65_536
 
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # database://: counters in our own database (notifier/ratelimit.py), shared by
+    # every worker and host; memory:// (one process) and redis://… also work.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "database://")
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
     RATELIMIT_HEADERS_ENABLED = True
 
@@ -145,7 +147,7 @@ class TestConfig(BaseConfig):
     JWT_SECRET_KEY = "test-secret-key-that-is-at-least-32-bytes-long"  # noqa: S105 (tests only)
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_KIB = 64
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "database://"
     # Port 9 (discard) on loopback: a delivery call that nobody mocked fails loudly.
     DELIVERY_SERVICE_URL = "http://127.0.0.1:9"
     DELIVERY_TIMEOUT_S = 2.0

@@ -106,6 +106,7 @@ def register_body_limit(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     # Every model module, so that Alembic autogenerate sees every table.
+    from notifier import ratelimit  # noqa: F401  (registers the database:// storage)
     from notifier.auth import models as _auth_models  # noqa: F401
     from notifier.auth.tokens import register_token_callbacks
     from notifier.errors import register_database_errors, register_jwt_callbacks

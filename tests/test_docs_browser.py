@@ -16,10 +16,7 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +24,8 @@ from pathlib import Path
 import pytest
 import requests
 import websocket
+
+from tests.live_server import running_api, stop, tail
 
 ROOT = Path(__file__).resolve().parent.parent
 RENDER_TIMEOUT_S = 20.0
@@ -81,84 +80,11 @@ def _find_chromium() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen, grace_s: float = 10.0) -> None:
-    """Stop one process we started, by its PID: SIGTERM, then SIGKILL after the grace."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory) -> Iterator[str]:
     """The real API under gunicorn on 127.0.0.1, on a freshly migrated SQLite file."""
-    workdir = tmp_path_factory.mktemp("live-api")
-    port = _free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"FLASK_DEBUG", "DATABASE_URL", "API_BIND", "PORT", "WEB_CONCURRENCY"}
-    }
-    env.update(
-        DATABASE_URL=f"sqlite:///{workdir / 'api.db'}",
-        JWT_SECRET_KEY="browser-test-signing-key-0123456789-abcdefghij",
-        RATELIMIT_STORAGE_URI="memory://",
-        API_BIND=f"127.0.0.1:{port}",
-        WEB_CONCURRENCY="1",
-        PYTHONUNBUFFERED="1",
-    )
-    migrate = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert migrate.returncode == 0, f"flask db upgrade failed:\n{migrate.stderr[-3000:]}"
-
-    log_path = workdir / "gunicorn.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"gunicorn exited with {server.returncode}:\n{_tail(log_path)}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"no /health answer in {STARTUP_TIMEOUT_S} s:\n{_tail(log_path)}")
-            time.sleep(0.2)
-        yield base_url
-    finally:
-        _stop(server)
+    with running_api(tmp_path_factory.mktemp("live-api"), RATELIMIT_STORAGE_URI="memory://") as url:
+        yield url
 
 
 class DevTools:
@@ -231,7 +157,7 @@ def chromium(tmp_path_factory) -> Iterator[DevTools]:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not (port_file.exists() and port_file.read_text().strip()):
             if browser.poll() is not None:
-                pytest.fail(f"{binary} exited with {browser.returncode}:\n{_tail(log_path)}")
+                pytest.fail(f"{binary} exited with {browser.returncode}:\n{tail(log_path)}")
             if time.monotonic() > deadline:
                 pytest.fail(f"{binary} did not open DevTools in {STARTUP_TIMEOUT_S} s")
             time.sleep(0.1)
@@ -243,7 +169,7 @@ def chromium(tmp_path_factory) -> Iterator[DevTools]:
     finally:
         if devtools is not None:
             devtools.close()
-        _stop(browser)
+        stop(browser)
 
 
 def test_swagger_ui_renders_operations_offline(chromium: DevTools, live_api: str) -> None:

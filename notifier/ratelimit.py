@@ -1,0 +1,92 @@
+"""A Flask-Limiter (`limits`) storage in the application's own database.
+
+`RATELIMIT_STORAGE_URI=database://` (the default) keeps the login counters in
+the `rate_limit_counters` table, so every gunicorn worker and every host sees
+the same counts without a Redis. Each hit is one atomic upsert on the
+autocommit engine. `memory://` and `redis://…` work as usual.
+"""
+
+from __future__ import annotations
+
+import time
+
+from limits.storage import Storage
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from notifier.auth.models import RateLimitCounter
+
+_HIT = text(
+    """
+    INSERT INTO rate_limit_counters (key, hits, expires_at)
+    VALUES (:key, :amount, :expires_at)
+    ON CONFLICT (key) DO UPDATE SET
+        hits = CASE WHEN rate_limit_counters.expires_at <= :now
+                    THEN :amount ELSE rate_limit_counters.hits + :amount END,
+        expires_at = CASE WHEN rate_limit_counters.expires_at <= :now
+                          THEN :expires_at ELSE rate_limit_counters.expires_at END
+    RETURNING hits
+    """
+)
+
+
+def _engine():
+    from notifier.extensions import db
+
+    return db.engines["reads"]
+
+
+class DatabaseStorage(Storage):
+    """Fixed-window counters: one row per key, reset when its window has passed."""
+
+    STORAGE_SCHEME = ["database"]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options) -> None:
+        super().__init__(uri, wrap_exceptions, **options)
+
+    @property
+    def base_exceptions(self):
+        return SQLAlchemyError
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        params = {"key": key, "amount": amount, "expires_at": now + expiry, "now": now}
+        with _engine().connect() as connection:
+            return int(connection.execute(_HIT, params).scalar_one())
+
+    def get(self, key: str) -> int:
+        table = RateLimitCounter.__table__
+        query = select(table.c.hits).where(table.c.key == key, table.c.expires_at > time.time())
+        with _engine().connect() as connection:
+            return int(connection.execute(query).scalar() or 0)
+
+    def get_expiry(self, key: str) -> float:
+        table = RateLimitCounter.__table__
+        query = select(table.c.expires_at).where(table.c.key == key)
+        with _engine().connect() as connection:
+            return float(connection.execute(query).scalar() or time.time())
+
+    def check(self) -> bool:
+        try:
+            with _engine().connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def reset(self) -> int | None:
+        with _engine().connect() as connection:
+            return connection.execute(delete(RateLimitCounter.__table__)).rowcount
+
+    def purge_expired(self) -> int:
+        """Delete windows that have passed (the dispatcher calls this now and then)."""
+        table = RateLimitCounter.__table__
+        with _engine().connect() as connection:
+            return connection.execute(
+                delete(table).where(table.c.expires_at <= time.time())
+            ).rowcount
+
+    def clear(self, key: str) -> None:
+        table = RateLimitCounter.__table__
+        with _engine().connect() as connection:
+            connection.execute(delete(table).where(table.c.key == key))
