@@ -30,7 +30,7 @@ class Login(MethodView):
     decorators = [limiter.limit(login_limit, key_func=login_rate_key)]
 
     @blp.doc(security=[])
-    @blp.arguments(LoginSchema)
+    @blp.arguments(LoginSchema())
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, description="Bad credentials")
     @blp.alt_response(429, description="Too many attempts; see Retry-After")

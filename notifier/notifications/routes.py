@@ -25,7 +25,7 @@ blp = Blueprint(
 @blp.route("")
 class Notifications(MethodView):
     @jwt_required()
-    @blp.arguments(NotificationQuerySchema, location="query")
+    @blp.arguments(NotificationQuerySchema(), location="query")
     @blp.response(200, NotificationSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
@@ -44,8 +44,8 @@ class Notifications(MethodView):
         return items
 
     @jwt_required()
-    @blp.arguments(IdempotencyHeaderSchema, location="headers")
-    @blp.arguments(NotificationCreateSchema)
+    @blp.arguments(IdempotencyHeaderSchema(), location="headers")
+    @blp.arguments(NotificationCreateSchema())
     @blp.response(201, NotificationSchema)
     def post(self, headers, data):
         """Create a notification; it is delivered asynchronously
@@ -71,7 +71,7 @@ class NotificationById(MethodView):
         return service.get_notification(current_user_id(), notification_id)
 
     @jwt_required()
-    @blp.arguments(NotificationCreateSchema)
+    @blp.arguments(NotificationCreateSchema())
     @blp.response(200, NotificationSchema)
     def put(self, data, notification_id):
         """Replace a pending or failed notification
@@ -81,7 +81,7 @@ class NotificationById(MethodView):
         return service.update_notification(current_user_id(), notification_id, data, replace=True)
 
     @jwt_required()
-    @blp.arguments(NotificationPatchSchema)
+    @blp.arguments(NotificationPatchSchema())
     @blp.response(200, NotificationSchema)
     def patch(self, data, notification_id):
         """Change some fields of a pending or failed notification"""

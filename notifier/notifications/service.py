@@ -30,7 +30,6 @@ from notifier.notifications.models import (
     NotificationCount,
 )
 from notifier.notifications.schemas import NotificationSchema
-from notifier.worker.wakeup import notify_due
 
 NOT_FOUND = "Notification not found."
 EDITABLE_FIELDS = ("title", "content", "channel", "target", "scheduled_at")
@@ -96,10 +95,10 @@ def _insert(user_id: int, data: dict) -> Notification:
         created_at=now,
         updated_at=now,
     )
+    # Flushing the INSERT also wakes idle dispatchers on PostgreSQL: a trigger
+    # sends NOTIFY for a due pending row (migration 0004).
     db.session.add(notification)
     db.session.flush()
-    if notification.next_attempt_at <= now:
-        notify_due()
     return notification
 
 
@@ -264,8 +263,6 @@ def update_notification(user_id: int, notification_id: int, data: dict, *, repla
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1 and values["next_attempt_at"] <= now:
-            notify_due()
     if result.rowcount != 1:
         db.session.expire_all()
         _ensure_editable(_owned(user_id, notification_id))

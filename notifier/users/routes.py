@@ -15,7 +15,7 @@ blp = Blueprint("users", __name__, url_prefix="/users", description="Registratio
 @blp.route("")
 class Users(MethodView):
     @blp.doc(security=[])
-    @blp.arguments(UserCreateSchema)
+    @blp.arguments(UserCreateSchema())
     @blp.response(201, UserSchema, headers={"Location": {"schema": {"type": "string"}}})
     def post(self, data):
         """Register a user

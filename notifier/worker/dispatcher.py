@@ -659,7 +659,8 @@ class Dispatcher:
             if released:
                 notify_due_on(connection)  # another dispatcher may take them at once
         self._count("released", released)
-        log.info("released %d claimed but unsent notification(s)", released)
+        if released:
+            log.info("released %d claimed but unsent notification(s)", released)
         return released
 
     def _release_instead(self, claim: Claim) -> bool:
@@ -785,10 +786,15 @@ class Dispatcher:
                 self.waiter.drain()
                 try:
                     claims = self.claim(wanted)
-                except SQLAlchemyError as error:
+                except Exception as error:
+                    # The database is down (or a bug): keep the process alive, back off,
+                    # and try again; nothing is lost, the rows wait in the table.
                     delay = DB_RETRY_DELAYS_S[min(db_failures, len(DB_RETRY_DELAYS_S) - 1)]
                     db_failures += 1
-                    log.error("claim failed (%s); retrying in %g s", error, delay)
+                    if isinstance(error, SQLAlchemyError):
+                        log.error("claim failed (%s); retrying in %g s", error, delay)
+                    else:
+                        log.exception("claim failed; retrying in %g s", delay)
                     self.waiter.wait(delay)
                     continue
                 db_failures = 0
@@ -929,7 +935,7 @@ class Dispatcher:
                         .scalar_subquery(),
                     )
                 ).one()
-        except SQLAlchemyError:
+        except Exception:  # the database is down: poll; the claim will log it
             return timeout
         now = utcnow()
         for when in earliest:

@@ -1,7 +1,8 @@
 """Waking idle dispatchers: `NOTIFY` on PostgreSQL, polling everywhere.
 
-Writers call `notify_due()` inside their transaction; PostgreSQL delivers the
-notification to every listening dispatcher when (and only if) it commits. The
+A trigger on `notifications` (migration 0004) sends `NOTIFY notifier_due` when a
+write leaves a row pending and due; PostgreSQL delivers it to every listening
+dispatcher when (and only if) the transaction commits. The
 dispatcher's `Waiter` listens on a dedicated connection and `select()`s on it
 with the poll interval as the timeout, so polling remains the fallback when
 notifications are missed (a dropped connection) or unavailable (SQLite).
@@ -19,24 +20,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from notifier.extensions import db
-
 CHANNEL = "notifier_due"
 
 log = logging.getLogger(__name__)
 
 
-def notify_due() -> None:
-    """Queue a wake-up for idle dispatchers; PostgreSQL delivers it at commit.
-
-    Other databases have no `NOTIFY`: their dispatchers poll.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text(f"NOTIFY {CHANNEL}"))
-
-
 def notify_due_on(connection: Connection) -> None:
-    """`notify_due()` for Core connections (the dispatcher does not use the ORM session)."""
+    """An explicit wake-up in the connection's transaction (PostgreSQL only)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text(f"NOTIFY {CHANNEL}"))
 

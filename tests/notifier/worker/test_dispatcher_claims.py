@@ -432,3 +432,26 @@ def test_a_failed_record_leaves_the_row_to_its_lease(dispatcher, mocked, monkeyp
     monkeypatch.setattr(dispatcher, "record_many", down)
     dispatcher.dispatch_due()
     assert reload(nid).status == "sending"
+
+
+def test_a_bug_in_the_claim_does_not_crash_the_loop(make_dispatcher, mocked, monkeypatch):
+    monkeypatch.setattr(dispatcher_module, "DB_RETRY_DELAYS_S", (0.01,))
+    nid = NotificationFactory().id
+    mocked.post(DELIVER, json=sent_answer())
+    dispatcher = make_dispatcher()
+    real_claim = dispatcher.claim
+    calls = []
+
+    def buggy(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(dispatcher, "claim", buggy)
+    runner = threading.Thread(target=dispatcher.run, kwargs={"once": True})
+    runner.start()
+    runner.join(timeout=10)
+
+    assert not runner.is_alive()
+    assert reload(nid).status == "sent"
