@@ -51,6 +51,7 @@ COPY --from=builder-dev /opt/venv /opt/venv
 ENV NOTIFIER_VENV=/opt/venv \
     CHROMIUM_BIN=/usr/bin/chromium
 COPY requirements.txt requirements-dev.txt up_test.sh ./
+COPY scripts/venv.sh scripts/
 RUN ./up_test.sh --install-only
 COPY --chown=10001:10001 . .
 RUN mkdir -p instance && chown 10001:10001 /app instance

@@ -30,10 +30,12 @@ import contextlib
 import os
 import platform
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -49,7 +51,8 @@ import requests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results" / "delivery.md"
-LOG_DIR = REPO_ROOT / "bench" / "results" / "delivery-logs"
+# Process logs go to a temporary directory, deleted after a successful run.
+LOG_DIR = Path(tempfile.gettempdir()) / f"delivery-bench-{os.getpid()}"
 DB_NAME = "notifier_delivery_bench"
 PG = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 DATABASE_URL = f"{PG}/{DB_NAME}"
@@ -76,7 +79,7 @@ def free_port() -> int:
 
 
 def spawn(args: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen:
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.mkdir(exist_ok=True)
     log = open(LOG_DIR / log_name, "ab")  # noqa: SIM115 (the child owns it; closed at exit)
     process = subprocess.Popen(args, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     _processes.append(process)
@@ -399,7 +402,8 @@ def table(runs: list[Run], env: dict) -> str:
         "deliveries/s: the median of the repeats (each repeat in brackets), from the first "
         "claim to the last `sent_at`. create->sent: a steady trickle of single inserts "
         "(with NOTIFY) while the dispatchers idle. Load: the host's 1-minute load average "
-        "before the runs (this is a shared machine; above ~0.5 something else was running).",
+        "just before the setup's first repeat; it includes this bench's own previous runs, "
+        "so only the first row shows whether something else was running (above ~0.5).",
         "",
         "| provider latency | dispatchers | notifications | deliveries/s | first claim to "
         "last sent | exactly once | create->sent p50 | p99 | max | dispatcher RSS (peak) "
@@ -463,6 +467,18 @@ def main() -> int:
     if args.batch_size:
         env["DELIVERY_BATCH_SIZE"] = str(args.batch_size)
     runs: list[Run] = []
+    succeeded = False
+    # Two runs at once would drop each other's database: a session-level advisory lock
+    # on the server (released when this connection closes) lets only one run.
+    lock = psycopg2.connect(f"{PG}/postgres")
+    lock.autocommit = True
+    with lock.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (DB_NAME,))
+        if not cursor.fetchone()[0]:
+            print("another delivery_bench.py is running; try again later", file=sys.stderr)
+            return 1
+    if load_average() > 0.5:
+        print(f"warning: load average {load_average():.2f}; figures will be noisy", file=sys.stderr)
     try:
         create_database()
         connection = connect()
@@ -487,10 +503,16 @@ def main() -> int:
                     if not args.no_latency_run:
                         create_to_sent(service, run, users, env, args.rate, args.rate_seconds)
                     runs.append(run)
+        succeeded = True
     finally:
         for process in list(_processes):
             stop(process)
         drop_database()
+        lock.close()
+        if succeeded:
+            shutil.rmtree(LOG_DIR, ignore_errors=True)
+        else:
+            print(f"failed; process logs are in {LOG_DIR}", file=sys.stderr)
     report = table(runs, env)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(report)
