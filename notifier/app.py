@@ -78,17 +78,22 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def register_body_limit(app: Flask) -> None:
-    """413 for chunked bodies over MAX_CONTENT_LENGTH too.
+    """413 for every body over MAX_CONTENT_LENGTH, whatever its type or framing.
 
-    Werkzeug enforces the limit from `Content-Length`; a chunked body (no length)
-    is cut at the limit silently and then reads as malformed JSON. Reading it up
+    Werkzeug enforces the limit only when the body is read: a large body that is
+    not JSON was never read (it became a 422), and a chunked body (no length) is
+    cut at the limit silently and then reads as malformed JSON. Checking up
     front, before any other hook touches the stream, makes the answer honest.
     """
 
-    def limit_chunked_body() -> None:
+    def limit_body_size() -> None:
         environ = request.environ
         limit = app.config.get("MAX_CONTENT_LENGTH")
-        if limit is None or request.content_length is not None:
+        if limit is None:
+            return
+        if request.content_length is not None:
+            if request.content_length > limit:
+                raise RequestEntityTooLarge()
             return
         if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             return
@@ -101,7 +106,7 @@ def register_body_limit(app: Flask) -> None:
         environ.pop("wsgi.input_terminated", None)
 
     # First of all hooks: the rate limiter's key function reads the body too.
-    app.before_request_funcs.setdefault(None, []).insert(0, limit_chunked_body)
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_body_size)
 
 
 def register_extensions(app: Flask) -> None:

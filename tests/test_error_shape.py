@@ -148,3 +148,8 @@ def test_chunked_body_under_the_limit_is_read_whole(client):
 def test_405_says_which_methods_are_allowed(client):
     response = client.delete("/users")
     assert response.headers["Allow"] == "OPTIONS, POST"
+
+
+def test_large_body_of_any_content_type_is_413(api):
+    response = api.post("/notifications", data="x" * 70_000, content_type="text/plain")
+    _assert_shape(response, 413)
