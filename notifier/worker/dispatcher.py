@@ -43,7 +43,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from notifier.database import UTCDateTime, utcnow
 from notifier.notifications.models import DeliveryAttempt, Notification
 from notifier.worker.client import DeliveryClient, DeliveryRequest, DeliveryResult
-from notifier.worker.wakeup import Waiter, notify_due_on
+from notifier.worker.wakeup import Waiter
 
 log = logging.getLogger(__name__)
 
@@ -656,8 +656,8 @@ class Dispatcher:
                         updated_at=now,
                     )
                 ).rowcount
-            if released:
-                notify_due_on(connection)  # another dispatcher may take them at once
+            # The wake-up trigger (migration 0004) sends NOTIFY for the released rows,
+            # so another dispatcher may take them at once.
         self._count("released", released)
         if released:
             log.info("released %d claimed but unsent notification(s)", released)

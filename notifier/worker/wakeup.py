@@ -17,18 +17,11 @@ import socket
 import time
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 CHANNEL = "notifier_due"
 
 log = logging.getLogger(__name__)
-
-
-def notify_due_on(connection: Connection) -> None:
-    """An explicit wake-up in the connection's transaction (PostgreSQL only)."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text(f"NOTIFY {CHANNEL}"))
 
 
 class Waiter:
