@@ -45,11 +45,11 @@ def database_url(raw: str | None) -> str | None:
     return raw
 
 
-def _read_bind(url: str) -> dict:
-    """A second engine on the same database, in autocommit, for plain reads.
+def _autocommit_bind(url: str) -> dict:
+    """A second engine on the same database, in autocommit, for one-statement work.
 
-    A read in the default engine costs BEGIN and ROLLBACK round trips around the
-    SELECT; the token check and the GET routes need neither.
+    A statement in the default engine costs BEGIN and COMMIT (or ROLLBACK) round
+    trips around it; the token check, the reads and a plain create need neither.
     """
     return {"url": url, "isolation_level": "AUTOCOMMIT", **_engine_options(url)}
 
@@ -76,7 +76,7 @@ class BaseConfig:
 
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL")) or _default_sqlite_url()
     SQLALCHEMY_ENGINE_OPTIONS = _engine_options(SQLALCHEMY_DATABASE_URI)
-    SQLALCHEMY_BINDS = {"reads": _read_bind(SQLALCHEMY_DATABASE_URI)}
+    SQLALCHEMY_BINDS = {"autocommit": _autocommit_bind(SQLALCHEMY_DATABASE_URI)}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", "")
@@ -143,7 +143,7 @@ class TestConfig(BaseConfig):
         f"sqlite:///{BASE_DIR / 'instance' / 'test.db'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS = _engine_options(SQLALCHEMY_DATABASE_URI)
-    SQLALCHEMY_BINDS = {"reads": _read_bind(SQLALCHEMY_DATABASE_URI)}
+    SQLALCHEMY_BINDS = {"autocommit": _autocommit_bind(SQLALCHEMY_DATABASE_URI)}
     JWT_SECRET_KEY = "test-secret-key-that-is-at-least-32-bytes-long"  # noqa: S105 (tests only)
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_KIB = 64

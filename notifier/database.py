@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, Connection, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so that Alembic (and batch mode on SQLite) can alter them.
@@ -61,16 +61,24 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def read(statement, params: dict | None = None):
-    """Run a read-only statement on the autocommit engine ("reads" bind).
+def autocommit() -> Connection:
+    """A connection of the autocommit engine (the "autocommit" bind); use it in `with`.
 
-    No BEGIN before it and no ROLLBACK after it: half the round trips of a read
-    in a transaction. Only for statements whose answer needs no transaction:
-    one SELECT that sees committed data.
+    No BEGIN before a statement and no COMMIT or ROLLBACK after it: a third of
+    the round trips of a statement in a transaction. Only for work that is one
+    statement: a SELECT that sees committed data, or a single INSERT/UPDATE
+    that is atomic on its own (its triggers run in the same statement).
     """
     from notifier.extensions import db
 
-    return db.session.execute(statement, params, bind_arguments={"bind": db.engines["reads"]})
+    return db.engines["autocommit"].connect()
+
+
+def read(statement, params: dict | None = None):
+    """Run one read-only ORM statement through the session, on the autocommit engine."""
+    from notifier.extensions import db
+
+    return db.session.execute(statement, params, bind_arguments={"bind": db.engines["autocommit"]})
 
 
 @contextmanager

@@ -33,7 +33,7 @@ _HIT = text(
 def _engine():
     from notifier.extensions import db
 
-    return db.engines["reads"]
+    return db.engines["autocommit"]
 
 
 class DatabaseStorage(Storage):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_jwt_extended import get_jwt_identity, jwt_required
+from flask_jwt_extended import get_jwt_identity
 
 from notifier.auth import service
 from notifier.auth.schemas import AccessTokenSchema, LoginSchema, TokensSchema
+from notifier.auth.tokens import token_required
 from notifier.extensions import Blueprint, limiter
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Tokens")
@@ -44,7 +45,7 @@ class Login(MethodView):
 
 @blp.route("/refresh")
 class Refresh(MethodView):
-    @jwt_required(refresh=True)
+    @token_required(refresh=True)
     @blp.response(200, AccessTokenSchema)
     def post(self):
         """A new access token, from a refresh token"""
@@ -53,7 +54,7 @@ class Refresh(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
-    @jwt_required()
+    @token_required()
     @blp.response(204)
     def post(self):
         """Log out: revoke this login's access and refresh tokens"""

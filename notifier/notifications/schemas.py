@@ -85,3 +85,34 @@ class DeliveryAttemptSchema(BaseSchema):
     error = fields.String(dump_only=True)
     provider_message_id = fields.String(dump_only=True)
     duration_ms = fields.Integer(dump_only=True)
+
+
+BODY_FIELDS = tuple(NotificationSchema().dump_fields)
+_BODY_TIMES = tuple(
+    name
+    for name, field in NotificationSchema().dump_fields.items()
+    if isinstance(field, UTCDateTime)
+)
+
+
+def notification_body(row) -> dict:
+    """`NotificationSchema().dump(row)` for a row of the table, without marshmallow.
+
+    The hot routes answer with this: dumping a page through the schema was a
+    fifth of a list request's CPU. The schema still documents the body, and a
+    test keeps the two equal. Times are read back in UTC (UTCDateTime).
+    """
+    return _times_as_text({name: row[name] for name in BODY_FIELDS})
+
+
+def body_from_values(values) -> dict:
+    """`notification_body` of the values of BODY_FIELDS, in that order."""
+    return _times_as_text(dict(zip(BODY_FIELDS, values, strict=True)))
+
+
+def _times_as_text(body: dict) -> dict:
+    for name in _BODY_TIMES:
+        value = body[name]
+        if value is not None:
+            body[name] = value.isoformat()
+    return body

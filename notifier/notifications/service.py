@@ -11,15 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from notifier import channels
-from notifier.database import read, transaction, utcnow
+from notifier.auth.tokens import (
+    ACTIVE_SESSION,
+    current_user_id,
+    ensure_session_active,
+    session_active,
+    session_params,
+)
+from notifier.database import autocommit, transaction, utcnow
 from notifier.errors import conflict, not_found, unprocessable
 from notifier.extensions import db
 from notifier.notifications.models import (
@@ -29,11 +35,11 @@ from notifier.notifications.models import (
     Notification,
     NotificationCount,
 )
-from notifier.notifications.schemas import NotificationSchema
+from notifier.notifications.schemas import BODY_FIELDS, body_from_values, notification_body
 
 NOT_FOUND = "Notification not found."
 EDITABLE_FIELDS = ("title", "content", "channel", "target", "scheduled_at")
-_dump = NotificationSchema().dump
+_TABLE = Notification.__table__
 
 
 def _check_channel_rules(fields: dict) -> str:
@@ -50,20 +56,6 @@ def _first_attempt_at(scheduled_at: datetime | None, now: datetime) -> datetime:
     return scheduled_at if scheduled_at is not None and scheduled_at > now else now
 
 
-# Built once (a hot path): scoped to the user, so another user's id is a 404.
-_OWNED = select(Notification).where(
-    Notification.id == bindparam("notification_id"), Notification.user_id == bindparam("user_id")
-)
-
-
-def _owned(user_id: int, notification_id: int) -> Notification:
-    params = {"notification_id": notification_id, "user_id": user_id}
-    notification = read(_OWNED, params).scalar_one_or_none()
-    if notification is None:
-        raise not_found(NOT_FOUND)
-    return notification
-
-
 # --- create -------------------------------------------------------------------
 
 
@@ -76,44 +68,83 @@ def _request_hash(data: dict) -> str:
     return hashlib.sha256(encoded).hexdigest()
 
 
-def _insert(user_id: int, data: dict) -> Notification:
-    """Add a new notification to the session (the caller commits)."""
+def _new_row(user_id: int, data: dict) -> dict:
+    """The column values of a new `pending` notification (channel rules checked)."""
     target = _check_channel_rules(data)
     now = utcnow()
-    notification = Notification(
-        user_id=user_id,
-        title=data["title"],
-        content=data["content"],
-        channel=data["channel"],
-        target=target,
-        status="pending",
-        attempts=0,
-        version=1,
-        scheduled_at=data.get("scheduled_at"),
-        next_attempt_at=_first_attempt_at(data.get("scheduled_at"), now),
-        delivery_key=uuid.uuid4().hex,
-        created_at=now,
-        updated_at=now,
+    return {
+        "user_id": user_id,
+        "title": data["title"],
+        "content": data["content"],
+        "channel": data["channel"],
+        "target": target,
+        "status": "pending",
+        "attempts": 0,
+        "version": 1,
+        "scheduled_at": data.get("scheduled_at"),
+        "next_attempt_at": _first_attempt_at(data.get("scheduled_at"), now),
+        "delivery_key": uuid.uuid4().hex,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+_NEW_ROW_COLUMNS = (
+    "user_id",
+    "title",
+    "content",
+    "channel",
+    "target",
+    "status",
+    "attempts",
+    "version",
+    "scheduled_at",
+    "next_attempt_at",
+    "delivery_key",
+    "created_at",
+    "updated_at",
+)
+
+# One statement, so it needs no transaction around it: the row is inserted only
+# if the token's login session is still active (`user_id` is both the owner and
+# the session's user), and the triggers (counters, the dispatchers' NOTIFY) run
+# inside it. A revoked session inserts nothing.
+_INSERT_IF_SESSION_ACTIVE = (
+    insert(_TABLE)
+    .from_select(
+        _NEW_ROW_COLUMNS,
+        select(*(bindparam(name, type_=_TABLE.c[name].type) for name in _NEW_ROW_COLUMNS)).where(
+            ACTIVE_SESSION
+        ),
     )
-    # Flushing the INSERT also wakes idle dispatchers on PostgreSQL: a trigger
-    # sends NOTIFY for a due pending row (migration 0004).
-    db.session.add(notification)
-    db.session.flush()
-    return notification
+    .returning(*_TABLE.c)
+)
 
 
-def create_notification(user_id: int, data: dict, idempotency_key: str | None = None):
+def _insert(user_id: int, data: dict) -> dict:
+    """Insert in the session's transaction (the caller commits); return the body."""
+    row = db.session.execute(insert(_TABLE).returning(*_TABLE.c), _new_row(user_id, data))
+    return notification_body(row.mappings().one())
+
+
+def create_notification(data: dict, idempotency_key: str | None = None):
     """Store a new `pending` notification; return `(body, replayed)`.
 
     With an idempotency key, the first request's answer is stored beside the
     notification in the same transaction; a repeat (or the loser of a race on
     the unique (user, key) index) answers that stored body.
     """
+    user_id = current_user_id()
     if idempotency_key is None:
-        with transaction():
-            notification = _insert(user_id, data)
-        return _dump(notification), False
+        values = _new_row(user_id, data) | session_params()
+        with autocommit() as connection:
+            row = connection.execute(_INSERT_IF_SESSION_ACTIVE, values).mappings().first()
+        if row is None:
+            ensure_session_active()  # raises: nothing else stops the insert
+            raise RuntimeError("insert matched no row with an active session")
+        return notification_body(row), False
 
+    ensure_session_active()
     request_hash = _request_hash(data)
     for _ in range(3):
         replay = _replay(user_id, idempotency_key, request_hash)
@@ -121,14 +152,13 @@ def create_notification(user_id: int, data: dict, idempotency_key: str | None = 
             return replay, True
         try:
             with transaction():
-                notification = _insert(user_id, data)
-                body = _dump(notification)
+                body = _insert(user_id, data)
                 db.session.add(
                     IdempotencyKey(
                         user_id=user_id,
                         key=idempotency_key,
                         request_hash=request_hash,
-                        notification_id=notification.id,
+                        notification_id=body["id"],
                         response_code=201,
                         response_body=body,
                     )
@@ -174,69 +204,155 @@ def purge_idempotency_keys(older_than: datetime) -> int:
 # --- read -----------------------------------------------------------------------
 
 
-def get_notification(user_id: int, notification_id: int) -> Notification:
-    return _owned(user_id, notification_id)
+# The hot reads carry the token's session check in their own statement (one
+# round trip, not two); `ensure_session_active()` explains an empty answer.
+_GET_IF_SESSION_ACTIVE = select(_TABLE).where(
+    _TABLE.c.id == bindparam("notification_id"),
+    _TABLE.c.user_id == bindparam("user_id"),
+    ACTIVE_SESSION,
+)
 
 
-def list_notifications(
-    user_id: int, filters: dict, page: int, page_size: int
-) -> tuple[list[Mapping], int]:
-    """One page, newest first (ties: higher id first), and the total count.
+def _owned_row(notification_id: int):
+    """The token's user's notification as a row; 401 if the session is gone, else 404."""
+    params = session_params() | {"notification_id": notification_id}
+    with autocommit() as connection:
+        row = connection.execute(_GET_IF_SESSION_ACTIVE, params).mappings().first()
+    if row is None:
+        ensure_session_active()
+        raise not_found(NOT_FOUND)
+    return row
 
-    Rows come back as mappings, not ORM objects: a page is only read and
-    dumped, and building 100 tracked objects cost more than the query.
+
+def get_notification(notification_id: int) -> dict:
+    """The body of one of the token's user's notifications."""
+    return notification_body(_owned_row(notification_id))
+
+
+_FILTERS = ("status", "channel")
+_BODY_COLUMNS = [_TABLE.c[name] for name in BODY_FIELDS]
+
+
+def _list_statement(filters: tuple[str, ...]):
+    """The page, its total and the session check in one statement, for these filters.
+
+    One row per notification of the page, each with the total and whether the
+    session is active; a single row of NULLs when the page is empty or the
+    session is not active. The page subquery only reads the index when its
+    offset is below the total. Built once per filter combination: building it
+    per request cost more than running it.
     """
-    conditions = [Notification.user_id == user_id]
-    counted = [NotificationCount.user_id == user_id]
-    for name in ("status", "channel"):
-        if name in filters:
-            conditions.append(getattr(Notification, name) == filters[name])
-            counted.append(getattr(NotificationCount, name) == filters[name])
+    counts = NotificationCount.__table__
+    count_where = [counts.c.user_id == bindparam("user_id")]
+    page_where = [_TABLE.c.user_id == bindparam("user_id")]
+    for name in filters:
+        count_where.append(counts.c[name] == bindparam(name))
+        page_where.append(_TABLE.c[name] == bindparam(name))
     # The counters table (kept by triggers) answers the total in O(1).
-    total = read(
-        select(func.coalesce(func.sum(NotificationCount.total), 0)).where(*counted)
-    ).scalar_one()
-    offset = (page - 1) * page_size
-    if offset >= total:
+    total = select(func.coalesce(func.sum(counts.c.total), 0)).where(*count_where)
+    meta = select(
+        total.scalar_subquery().label("total"), ACTIVE_SESSION.label("session_active")
+    ).subquery("meta")
+    page = (
+        select(*_BODY_COLUMNS)
+        .where(*page_where, bindparam("offset") < total.scalar_subquery())
+        .order_by(_TABLE.c.created_at.desc(), _TABLE.c.id.desc())
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+        .subquery("page")
+    )
+    return (
+        select(meta.c.total, meta.c.session_active, *page.c)
+        .select_from(meta.outerjoin(page, meta.c.session_active))
+        .order_by(page.c.created_at.desc(), page.c.id.desc())
+    )
+
+
+_LIST = {
+    filters: _list_statement(filters)
+    for filters in ((), ("status",), ("channel",), ("status", "channel"))
+}
+
+
+def list_notifications(filters: dict, page: int, page_size: int) -> tuple[list[dict], int]:
+    """One page of bodies, newest first (ties: higher id first), and the total count."""
+    used = tuple(name for name in _FILTERS if name in filters)
+    params = session_params() | {name: filters[name] for name in used}
+    # Clamped into a 64-bit integer: any offset that large is past the total.
+    params |= {"offset": min((page - 1) * page_size, 2**62), "limit": page_size}
+    with autocommit() as connection:
+        rows = connection.execute(_LIST[used], params).all()
+    # int(): PostgreSQL's sum() of a bigint is a numeric (a Decimal here).
+    total, session_active = int(rows[0][0]), rows[0][1]
+    if not session_active:
+        ensure_session_active()
+    if rows[0][2] is None:  # the id: an empty page
         return [], total
-    rows = read(
-        select(Notification.__table__)
-        .where(*conditions)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .offset(offset)
-        .limit(page_size)
-    ).mappings()
-    return rows.all(), total
+    return [body_from_values(row[2:]) for row in rows], total
 
 
-def list_attempts(user_id: int, notification_id: int) -> list[DeliveryAttempt]:
-    _owned(user_id, notification_id)
-    rows = read(
-        select(DeliveryAttempt)
-        .where(DeliveryAttempt.notification_id == notification_id)
-        .order_by(DeliveryAttempt.number, DeliveryAttempt.id)
-    ).scalars()
-    return list(rows)
+_ATTEMPTS = (
+    select(DeliveryAttempt.__table__)
+    .where(DeliveryAttempt.notification_id == bindparam("notification_id"))
+    .order_by(DeliveryAttempt.number, DeliveryAttempt.id)
+)
+
+
+def list_attempts(notification_id: int) -> list:
+    _owned_row(notification_id)
+    with autocommit() as connection:
+        return connection.execute(_ATTEMPTS, {"notification_id": notification_id}).mappings().all()
 
 
 # --- edit and delete ------------------------------------------------------------
 
 
-def update_notification(user_id: int, notification_id: int, data: dict, *, replace: bool):
+def _edit_statement(reset_attempts: bool):
+    """The compare-and-set UPDATE of an edit, built once per kind.
+
+    It matches only while the row still has the version and an editable status
+    the edit was computed from, and while the token's session is active.
+    """
+    columns = [*EDITABLE_FIELDS, "status", "next_attempt_at", "lease_expires_at"]
+    columns += ["delivery_key", "version", "updated_at"]
+    if reset_attempts:
+        columns += ["attempts", "error_message"]
+    return (
+        update(_TABLE)
+        .where(
+            _TABLE.c.id == bindparam("notification_id"),
+            # Not "user_id": UPDATE reserves bind parameters named after columns.
+            _TABLE.c.user_id == bindparam("owner_id"),
+            _TABLE.c.version == bindparam("expected_version"),
+            _TABLE.c.status.in_(EDITABLE_STATUSES),
+            session_active("owner_id"),
+        )
+        .values({name: bindparam(f"new_{name}", type_=_TABLE.c[name].type) for name in columns})
+        .returning(*_TABLE.c)
+    )
+
+
+# Editing a failed notification also resets its attempts; a pending one keeps
+# them (a retry may be scheduled, and its count belongs to the dispatcher).
+_EDIT = {False: _edit_statement(False), True: _edit_statement(True)}
+
+
+def update_notification(notification_id: int, data: dict, *, replace: bool) -> dict:
     """PUT (`replace`) or PATCH: allowed while `pending` or `failed`, else 409.
 
     The merged result is validated as a whole. The write is a compare-and-set on
     `version` and `status`: if the dispatcher claimed the row in between, the
     update matches nothing and the edit answers 409 instead of interleaving.
+    Two statements, no transaction: the read, then the one conditional UPDATE.
     """
-    current = _owned(user_id, notification_id)
-    _ensure_editable(current)
+    current = _owned_row(notification_id)
+    _ensure_editable(current["status"])
     if replace:
         data = {"scheduled_at": None, **data}
     elif not data:
-        return current
+        return notification_body(current)
 
-    merged = {field: getattr(current, field) for field in EDITABLE_FIELDS} | data
+    merged = {field: current[field] for field in EDITABLE_FIELDS} | data
     merged["target"] = _check_channel_rules(merged)
     now = utcnow()
     values = {
@@ -245,48 +361,47 @@ def update_notification(user_id: int, notification_id: int, data: dict, *, repla
         "next_attempt_at": _first_attempt_at(merged["scheduled_at"], now),
         "lease_expires_at": None,
         "delivery_key": uuid.uuid4().hex,
-        "version": current.version + 1,
+        "version": current["version"] + 1,
         "updated_at": now,
     }
-    if current.status == "failed":
+    if current["status"] == "failed":
         values |= {"attempts": 0, "error_message": None}
-
-    with transaction():
-        result = db.session.execute(
-            update(Notification)
-            .where(
-                Notification.id == notification_id,
-                Notification.user_id == user_id,
-                Notification.version == current.version,
-                Notification.status.in_(EDITABLE_STATUSES),
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-    if result.rowcount != 1:
-        db.session.expire_all()
-        _ensure_editable(_owned(user_id, notification_id))
+    params = {
+        "session_id": session_params()["session_id"],
+        "owner_id": current["user_id"],
+        "notification_id": notification_id,
+        "expected_version": current["version"],
+        **{f"new_{name}": value for name, value in values.items()},
+    }
+    with autocommit() as connection:
+        row = connection.execute(_EDIT[current["status"] == "failed"], params).mappings().first()
+    if row is None:
+        _ensure_editable(_owned_row(notification_id)["status"])
         raise conflict("The notification changed while it was being edited; try again.")
-    db.session.expire(current)
-    return _owned(user_id, notification_id)
+    return notification_body(row)
 
 
-def _ensure_editable(notification: Notification) -> None:
-    if notification.status not in EDITABLE_STATUSES:
+def _ensure_editable(status: str) -> None:
+    if status not in EDITABLE_STATUSES:
         raise conflict(
-            f"A notification that is {notification.status} cannot be edited; "
-            "only pending or failed ones can."
+            f"A notification that is {status} cannot be edited; only pending or failed ones can."
         )
 
 
-def delete_notification(user_id: int, notification_id: int) -> None:
-    """Delete it and its attempts. A claimed one may still be in flight to the
-    provider; its result then finds no row and is dropped."""
-    with transaction():
-        result = db.session.execute(
-            delete(Notification).where(
-                Notification.id == notification_id, Notification.user_id == user_id
-            )
-        )
-    if result.rowcount != 1:
+_DELETE_IF_SESSION_ACTIVE = delete(_TABLE).where(
+    _TABLE.c.id == bindparam("notification_id"),
+    _TABLE.c.user_id == bindparam("user_id"),
+    ACTIVE_SESSION,
+)
+
+
+def delete_notification(notification_id: int) -> None:
+    """Delete it and its attempts (one statement; attempts go by cascade). A
+    claimed one may still be in flight to the provider; its result then finds
+    no row and is dropped."""
+    params = session_params() | {"notification_id": notification_id}
+    with autocommit() as connection:
+        deleted = connection.execute(_DELETE_IF_SESSION_ACTIVE, params).rowcount
+    if deleted != 1:
+        ensure_session_active()
         raise not_found(NOT_FOUND)

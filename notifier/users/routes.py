@@ -1,9 +1,8 @@
 """Routes: `POST /users`, `GET /users/me`."""
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 
-from notifier.auth.tokens import current_user_id
+from notifier.auth.tokens import current_user_id, token_required
 from notifier.errors import unauthorized
 from notifier.extensions import Blueprint
 from notifier.users import service
@@ -28,7 +27,7 @@ class Users(MethodView):
 
 @blp.route("/me")
 class Me(MethodView):
-    @jwt_required()
+    @token_required()
     @blp.response(200, UserSchema)
     def get(self):
         """The user the access token belongs to"""

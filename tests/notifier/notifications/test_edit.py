@@ -123,20 +123,20 @@ def test_edit_that_lost_a_race_with_a_claim_is_409(api, notification, monkeypatc
     """The compare-and-set sees the version the dispatcher bumped."""
     from notifier.notifications import service
 
-    real_owned = service._owned
+    real_owned = service._owned_row
 
-    def owned_then_claimed(user_id, notification_id):
-        row = real_owned(user_id, notification_id)
+    def owned_then_claimed(notification_id):
+        row = real_owned(notification_id)
         db.session.execute(
             db.update(Notification)
             .where(Notification.id == notification_id)
             .values(status="sending", version=Notification.version + 1)
         )
         db.session.commit()
-        monkeypatch.setattr(service, "_owned", real_owned)
+        monkeypatch.setattr(service, "_owned_row", real_owned)
         return row
 
-    monkeypatch.setattr(service, "_owned", owned_then_claimed)
+    monkeypatch.setattr(service, "_owned_row", owned_then_claimed)
     response = api.patch(f"/notifications/{notification['id']}", 409, json={"title": "late"})
     assert "sending" in response.get_json()["message"]
     db.session.expire_all()
