@@ -53,10 +53,6 @@ class ErrorShapeApi(Api):
         headers = dict(data.get("headers") or {})
         if error.code == 401:
             headers.update(BEARER)
-        if error.code == 429 and "Retry-After" not in headers:
-            from notifier.ratelimit import retry_after_seconds
-
-            headers["Retry-After"] = str(retry_after_seconds())
         valid_methods = getattr(error, "valid_methods", None)
         if error.code == 405 and valid_methods:
             # smorest drops werkzeug's headers; a 405 should still say what is allowed.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt_identity
@@ -9,7 +11,8 @@ from flask_jwt_extended import get_jwt_identity
 from notifier.auth import service
 from notifier.auth.schemas import AccessTokenSchema, LoginSchema, TokensSchema
 from notifier.auth.tokens import token_required
-from notifier.extensions import Blueprint, limiter
+from notifier.extensions import Blueprint
+from notifier.ratelimit import count_attempt
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Tokens")
 
@@ -22,13 +25,20 @@ def login_rate_key() -> str:
     return f"login:{request.remote_addr}:{email[:320]}"
 
 
-def login_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN"]
+def login_rate_limited(view):
+    """Count every attempt, before its body is validated: a malformed one counts too."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        count_attempt(current_app.config["RATELIMIT_LOGIN"], login_rate_key())
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 @blp.route("/login")
 class Login(MethodView):
-    decorators = [limiter.limit(login_limit, key_func=login_rate_key)]
+    decorators = [login_rate_limited]
 
     @blp.doc(security=[])
     @blp.arguments(LoginSchema())

