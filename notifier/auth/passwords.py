@@ -35,6 +35,14 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with other parameters than the configured ones."""
+    try:
+        return _hasher().check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
 def burn_verify() -> None:
     """Spend the time of one verification, so that an unknown email answers
     as slowly as a wrong password (no account enumeration by timing)."""

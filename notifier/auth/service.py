@@ -10,7 +10,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token, get_jw
 from sqlalchemy import bindparam, insert, select, update
 
 from notifier.auth.models import AuthSession
-from notifier.auth.passwords import burn_verify, verify_password
+from notifier.auth.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from notifier.auth.tokens import SESSION_CLAIM
 from notifier.database import autocommit, transaction, utcnow
 from notifier.errors import unauthorized
@@ -41,6 +41,8 @@ def login(email: str, password: str) -> dict:
         raise unauthorized(BAD_CREDENTIALS)
     if not verify_password(user.password_hash, password):
         raise unauthorized(BAD_CREDENTIALS)
+    if needs_rehash(user.password_hash):
+        _upgrade_hash(user.id, password)
 
     refresh_lifetime = int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
     now = utcnow()
@@ -63,6 +65,20 @@ def login(email: str, password: str) -> dict:
         "token_type": "Bearer",
         "expires_in": _access_lifetime(),
     }
+
+
+def _upgrade_hash(user_id: int, password: str) -> None:
+    """Store a hash made with the current parameters (raised after this one was made).
+
+    Only possible at login, the one moment the password is known; it costs that
+    login a second hash, once.
+    """
+    with autocommit() as connection:
+        connection.execute(
+            update(User.__table__)
+            .where(User.id == user_id)
+            .values(password_hash=hash_password(password), updated_at=utcnow())
+        )
 
 
 def refresh(identity: str) -> dict:

@@ -178,3 +178,32 @@ def test_login_is_rate_limited_per_address_and_email(client, user):
 )
 def test_invalid_login_bodies_are_422(client, body):
     assert client.post("/auth/login", json=body).status_code == 422
+
+
+def test_login_upgrades_a_hash_made_with_older_parameters(app, client, user, monkeypatch):
+    from argon2 import PasswordHasher
+
+    from notifier.users.models import User
+
+    old_hash = user.password_hash
+    stronger = PasswordHasher(time_cost=2, memory_cost=128, parallelism=1)
+    monkeypatch.setitem(app.extensions, "password_hasher", stronger)
+
+    assert _login(client, user.email).status_code == 200
+    db.session.expire_all()
+    upgraded = db.session.get(User, user.id).password_hash
+    assert upgraded != old_hash
+    assert "m=128,t=2,p=1" in upgraded
+    # The new hash works, and a wrong password still does not.
+    assert _login(client, user.email).status_code == 200
+    assert _login(client, user.email, "wrong password").status_code == 401
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash == upgraded
+
+
+def test_login_keeps_a_hash_made_with_the_current_parameters(client, user):
+    assert _login(client, user.email).status_code == 200
+    db.session.expire_all()
+    from notifier.users.models import User
+
+    assert db.session.get(User, user.id).password_hash == user.password_hash
