@@ -3,7 +3,7 @@
 `RATELIMIT_STORAGE_URI=database://` (the default) keeps the login counters in
 the `rate_limit_counters` table, so every gunicorn worker and every host sees
 the same counts without a Redis. Each hit is one atomic upsert on the
-autocommit engine. `memory://` and `redis://…` work as usual.
+"async_commit" engine (see config.py). `memory://` and `redis://…` work as usual.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _counters():
 def _engine():
     from notifier.extensions import db
 
-    return db.engines["autocommit"]
+    return db.engines["async_commit"]
 
 
 class DatabaseStorage(Storage):

@@ -4,6 +4,7 @@ import time
 
 from notifier.extensions import db
 from notifier.ratelimit import DatabaseStorage
+from tests.conftest import postgres_only
 
 
 def test_hits_count_up_within_a_window_and_start_again_after_it(app):
@@ -31,3 +32,17 @@ def test_clear_reset_and_purge(app):
     assert storage.purge_expired() == 1
     storage.incr("c", expiry=60)
     assert storage.reset() == 1
+
+
+@postgres_only
+def test_login_writes_skip_the_wal_flush_and_everything_else_keeps_it(app):
+    """A lost login counter or session is harmless; a lost notification or logout is not."""
+    from sqlalchemy import text
+
+    def setting(engine):
+        with engine.connect() as connection:
+            return connection.execute(text("SHOW synchronous_commit")).scalar()
+
+    assert setting(db.engines["async_commit"]) == "off"
+    assert setting(db.engines["autocommit"]) == "on"
+    assert setting(db.engine) == "on"

@@ -47,7 +47,9 @@ def login(email: str, password: str) -> dict:
     refresh_lifetime = int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
     now = utcnow()
     session_id = secrets.token_hex(16)
-    with autocommit() as connection:
+    # Without waiting for the disk: a session lost in a crash only makes its
+    # tokens refused (config._async_commit_bind).
+    with db.engines["async_commit"].connect() as connection:
         connection.execute(
             _OPEN_SESSION,
             {
