@@ -134,10 +134,10 @@ def register_extensions(app: Flask) -> None:
 def register_limiter(app: Flask, limiter) -> None:
     """Bind Flask-Limiter; skip its per-request hook when no limit needs it.
 
-    A decorated limit (login's) is checked by its decorator. The `before_request`
-    hook only serves default and application-wide limits, which are off unless
-    configured, yet it resolved limits on every request: 8 % of a GET's CPU in
-    the profile.
+    Login counts its attempts itself (`ratelimit.count_attempt`). The
+    `before_request` hook only serves default and application-wide limits,
+    which are off unless configured, yet it resolved limits on every request:
+    8 % of a GET's CPU in the profile.
     """
     limiter.init_app(app)
     manager = limiter.limit_manager

@@ -61,8 +61,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def autocommit() -> Connection:
-    """A connection of the autocommit engine (the "autocommit" bind); use it in `with`.
+def autocommit(bind: str = "autocommit") -> Connection:
+    """A connection of an autocommit engine (a bind of config.py); use it in `with`.
 
     No BEGIN before a statement and no COMMIT or ROLLBACK after it: a third of
     the round trips of a statement in a transaction. Only for work that is one
@@ -71,14 +71,7 @@ def autocommit() -> Connection:
     """
     from notifier.extensions import db
 
-    return db.engines["autocommit"].connect()
-
-
-def read(statement, params: dict | None = None):
-    """Run one read-only ORM statement through the session, on the autocommit engine."""
-    from notifier.extensions import db
-
-    return db.session.execute(statement, params, bind_arguments={"bind": db.engines["autocommit"]})
+    return db.engines[bind].connect()
 
 
 @contextmanager

@@ -49,7 +49,7 @@ def login(email: str, password: str) -> dict:
     session_id = secrets.token_hex(16)
     # Without waiting for the disk: a session lost in a crash only makes its
     # tokens refused (config._async_commit_bind).
-    with db.engines["async_commit"].connect() as connection:
+    with autocommit("async_commit") as connection:
         connection.execute(
             _OPEN_SESSION,
             {

@@ -89,20 +89,12 @@ def _new_row(user_id: int, data: dict) -> dict:
     }
 
 
-_NEW_ROW_COLUMNS = (
-    "user_id",
-    "title",
-    "content",
-    "channel",
-    "target",
-    "status",
-    "attempts",
-    "version",
-    "scheduled_at",
-    "next_attempt_at",
-    "delivery_key",
-    "created_at",
-    "updated_at",
+# Every column but the id and those only the dispatcher writes: `_new_row`'s keys.
+_NEW_ROW_COLUMNS = tuple(
+    column.name
+    for column in _TABLE.c
+    if column.name
+    not in {"id", "lease_expires_at", "sent_at", "error_message", "provider_message_id"}
 )
 
 # One statement, so it needs no transaction around it: the row is inserted only
