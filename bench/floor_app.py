@@ -20,7 +20,6 @@ import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,119 +29,10 @@ import psycopg2.extensions
 from argon2 import PasswordHasher
 from flask import Flask, Response, abort, jsonify, request
 
-# The columns the floor INSERT supplies; everything else must have a server default.
-INSERT_COLUMNS = (
-    "user_id",
-    "title",
-    "content",
-    "channel",
-    "target",
-    "status",
-    "attempts",
-    "next_attempt_at",
-    "created_at",
-    "updated_at",
-)
-
-# NOT NULL columns our models fill in Python (no server default) that the floor knows how
-# to fill in SQL, as the model would: an edit counter and the provider idempotency key.
-# Used only when the column is NOT NULL without a default; any other such column is an error.
-FILLERS = {
-    "version": "1",
-    "delivery_key": "md5(random()::text)",
-}
-
-# The notification as the contract shows it (API.md); missing columns are skipped.
-OUTPUT_COLUMNS = (
-    "id",
-    "user_id",
-    "title",
-    "content",
-    "channel",
-    "target",
-    "status",
-    "attempts",
-    "scheduled_at",
-    "sent_at",
-    "error_message",
-    "provider_message_id",
-    "created_at",
-    "updated_at",
-)
+from bench.floor_schema import inspect_schema
 
 HASH_PASSWORD = "floor-password-1234"  # noqa: S105 - a benchmark constant, not a secret
 PAGE_SIZE = 20
-
-
-class SchemaError(RuntimeError):
-    """The notifications table cannot take the floor's INSERT."""
-
-
-@dataclass(frozen=True)
-class FloorSchema:
-    """What the floor learned about the notifications table at start-up."""
-
-    output_columns: tuple[str, ...]
-    fillers: dict[str, str]
-
-    @property
-    def select_list(self) -> str:
-        return ", ".join(self.output_columns)
-
-    def insert_sql(self, values: dict[str, str], select_from: str = "") -> str:
-        """INSERT INTO notifications: INSERT_COLUMNS from `values` (SQL), plus the fillers.
-
-        With select_from, an INSERT ... SELECT (bulk) instead of INSERT ... VALUES.
-        """
-        columns = {**{c: values[c] for c in INSERT_COLUMNS}, **self.fillers}
-        names, exprs = ", ".join(columns), ", ".join(columns.values())
-        if select_from:
-            return f"INSERT INTO notifications ({names}) SELECT {exprs} FROM {select_from}"
-        return f"INSERT INTO notifications ({names}) VALUES ({exprs}) RETURNING {self.select_list}"
-
-
-def inspect_schema(conn: psycopg2.extensions.connection) -> FloorSchema:
-    """Read the notifications columns and check the floor INSERT can fill every NOT NULL one.
-
-    Raises SchemaError naming the NOT NULL columns that have no server default and are not
-    in INSERT_COLUMNS (a Python-side default in the ORM does not help a plain INSERT).
-    """
-    with conn.cursor() as cur:
-        cur.execute(
-            """
-            SELECT column_name, is_nullable, column_default, is_identity
-            FROM information_schema.columns
-            WHERE table_schema = current_schema() AND table_name = 'notifications'
-            ORDER BY ordinal_position
-            """
-        )
-        rows = cur.fetchall()
-    if not rows:
-        raise SchemaError("table 'notifications' does not exist in this database")
-    names = {name for name, *_ in rows}
-    missing = [c for c in INSERT_COLUMNS if c not in names]
-    if missing:
-        raise SchemaError(f"notifications lacks columns the floor INSERT needs: {missing}")
-    no_default = [
-        name
-        for name, nullable, default, identity in rows
-        if nullable == "NO"
-        and default is None
-        and identity != "YES"
-        and name not in INSERT_COLUMNS
-        and name != "id"
-    ]
-    unfillable = [name for name in no_default if name not in FILLERS]
-    if unfillable:
-        raise SchemaError(
-            "notifications has NOT NULL columns without a server default that the floor "
-            f"INSERT does not supply: {unfillable}. Give them a server_default in the "
-            "migration, or teach bench/floor_app.py FILLERS how to fill them."
-        )
-    return FloorSchema(
-        output_columns=tuple(c for c in OUTPUT_COLUMNS if c in names),
-        fillers={name: FILLERS[name] for name in no_default},
-    )
 
 
 class ConnectionPool:
@@ -216,7 +106,7 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
 
-def _argon2_hasher() -> PasswordHasher:
+def argon2_hasher() -> PasswordHasher:
     """A hasher with the production parameters read from the repository's config.py."""
     from config import BaseConfig  # imported late: config.py reads the environment
 
@@ -263,7 +153,7 @@ def create_app() -> Flask:
         f"WHERE id = %s AND user_id = %s RETURNING {cols}"
     )
 
-    hasher = _argon2_hasher()
+    hasher = argon2_hasher()
     known_hash = hasher.hash(HASH_PASSWORD)
 
     app = Flask(__name__)

@@ -1,7 +1,8 @@
 -- Shared by every scenario script: auth header, status counting and a JSON summary.
 --
 -- Environment:
---   BENCH_TOKEN  access token sent as "Authorization: Bearer <token>" (optional)
+--   BENCH_TOKEN        credential sent as "Authorization: Bearer <token>" (optional)
+--   BENCH_AUTH_HEADER  send BENCH_TOKEN as is in this header instead (an API key header)
 -- done() prints one line "BENCH_JSON {...}" that bench/run.py parses: requests/s,
 -- latency percentiles in microseconds, wrk's error counters and a count per HTTP status.
 
@@ -10,8 +11,13 @@ local bench = {}
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json"
 local token = os.getenv("BENCH_TOKEN")
+local auth_header = os.getenv("BENCH_AUTH_HEADER")
 if token and token ~= "" then
-  wrk.headers["Authorization"] = "Bearer " .. token
+  if auth_header and auth_header ~= "" then
+    wrk.headers[auth_header] = token
+  else
+    wrk.headers["Authorization"] = "Bearer " .. token
+  end
 end
 
 -- Split "a,b,c" into a list of strings.
@@ -21,6 +27,19 @@ function bench.split(text, sep)
     out[#out + 1] = item
   end
   return out
+end
+
+-- A function that returns the items of list in turn, and a running count; each thread
+-- starts at its own offset (tid * stride), so that threads do not walk in step.
+function bench.cycle(list, stride)
+  local i = nil
+  return function()
+    if i == nil then
+      i = tid * stride
+    end
+    i = i + 1
+    return list[(i % #list) + 1], i
+  end
 end
 
 -- setup/init/response/done are wrk hooks: setup runs in the main Lua state once per

@@ -7,13 +7,8 @@ for _, pair in ipairs(bench.split(os.getenv("BENCH_LOGIN_USERS"), ",")) do
   local email, password = pair:match("^([^:]+):(.*)$")
   bodies[#bodies + 1] = string.format('{"email":"%s","password":"%s"}', email, password)
 end
-local i = 0
-
-function init(args)
-  i = tid
-end
+local next_body = bench.cycle(bodies, 1)
 
 function request()
-  i = i + 1
-  return wrk.format("POST", nil, nil, bodies[(i % #bodies) + 1])
+  return wrk.format("POST", nil, nil, next_body())
 end

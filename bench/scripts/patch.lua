@@ -1,14 +1,9 @@
 -- PATCH /notifications/<id> {"title": ...}, cycling through BENCH_IDS; threads start apart.
 local bench = dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "common.lua")
-local ids = bench.split(os.getenv("BENCH_IDS"), ",")
-local i = 0
-
-function init(args)
-  i = tid * 7919
-end
+local next_id = bench.cycle(bench.split(os.getenv("BENCH_IDS"), ","), 7919)
 
 function request()
-  i = i + 1
-  local body = string.format('{"title":"Patched by wrk %d"}', i)
-  return wrk.format("PATCH", "/notifications/" .. ids[(i % #ids) + 1], nil, body)
+  local id, n = next_id()
+  local body = string.format('{"title":"Patched by wrk %d"}', n)
+  return wrk.format("PATCH", "/notifications/" .. id, nil, body)
 end

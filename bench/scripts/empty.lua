@@ -1,3 +1,0 @@
--- A plain GET of the URL's path (health on our API, /empty on the floor, list pages).
-dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "common.lua")
-wrk.method = "GET"
