@@ -1,47 +1,31 @@
-"""Run the real API under gunicorn on a free loopback port, for tests over HTTP."""
+"""Run the real API under gunicorn on a free loopback port, for tests over HTTP.
+
+Processes are started and stopped through bench/processes.py, the helper the benchmark
+uses too; `stop` (for a Popen a test made itself) and `tail` stay importable from here.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
+
+from bench.processes import STOP_GRACE_S, Process, ProcessError, free_port, start, tail
+
+__all__ = ["free_port", "running_api", "stop", "tail"]
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 60
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop(process: subprocess.Popen, grace_s: float = 10.0) -> None:
-    """Stop one process we started, by its PID: SIGTERM, then SIGKILL after the grace."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+def stop(process: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
+    """Stop a process a test started itself with Popen: SIGTERM, SIGKILL after the grace."""
+    Process(str(process.args), process, own_group=False).stop(grace_s)
 
 
 @contextlib.contextmanager
@@ -75,27 +59,19 @@ def running_api(workdir: Path, workers: int = 1, **extra_env: str) -> Iterator[s
     )
     assert migrate.returncode == 0, f"flask db upgrade failed:\n{migrate.stderr[-3000:]}"
 
-    log_path = workdir / "gunicorn.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = start(
+        [sys.executable, "-m", "gunicorn", "wsgi:app"],
+        env,
+        name="gunicorn wsgi:app",
+        log_path=workdir / "gunicorn.log",
+        cwd=ROOT,
+    )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"gunicorn exited with {server.returncode}:\n{tail(log_path)}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"no /health answer in {STARTUP_TIMEOUT_S} s:\n{tail(log_path)}")
-            time.sleep(0.2)
+        try:
+            server.wait_until_answers(f"{base_url}/health", timeout_s=STARTUP_TIMEOUT_S)
+        except ProcessError as error:
+            pytest.fail(str(error))
         yield base_url
     finally:
-        stop(server)
+        server.stop()

@@ -1,15 +1,15 @@
 """Integration fixtures: the REAL delivery service (in a thread, or under gunicorn in a
 subprocess) and dispatcher processes (`flask --app wsgi worker`).
 
-Every process started here is stopped by its PID in a fixture finalizer, before the
-autouse cleanup of tests/conftest.py deletes the rows (finalizers run in reverse).
+Every process started here goes through bench/processes.py (the helper the benchmark uses
+too) and is stopped by its PID in a fixture finalizer, before the autouse cleanup of
+tests/conftest.py deletes the rows (finalizers run in reverse). `free_port` is re-exported
+for the tests that import it from here.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +24,7 @@ import requests
 from sqlalchemy import func, insert, select
 from werkzeug.serving import make_server
 
+from bench.processes import ProcessError, Processes, free_port
 from config import DeliveryConfig, TestConfig
 from delivery import create_app as create_delivery_app
 from notifier.database import utcnow
@@ -34,13 +35,6 @@ from tests.factories import UserFactory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JWT_SECRET = "integration-test-secret-key-of-at-least-32-bytes"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (right now)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(
@@ -105,62 +99,41 @@ def delivery(start_delivery_thread) -> DeliveryService:
 # --- the delivery service under gunicorn (the real deployment) -----------------------
 
 
-def _stop(process: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL after `grace` seconds; only this process, by its PID."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
 @pytest.fixture
 def start_gunicorn_delivery(tmp_path) -> Iterator[Callable[..., DeliveryService]]:
     """`start_gunicorn_delivery(port, DELIVERY_LATENCY_MS=200)`: gunicorn + gevent on 127.0.0.1."""
-    processes: list[subprocess.Popen] = []
+    with Processes() as processes:
 
-    def _start(port: int | None = None, **env: Any) -> DeliveryService:
-        port = port or free_port()
-        log = open(tmp_path / f"gunicorn-{port}.log", "ab")  # noqa: SIM115 (closed by the OS)
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "delivery/gunicorn.conf.py",
-                "delivery:create_app()",
-            ],
-            cwd=REPO_ROOT,
-            env={
-                **os.environ,
-                "DELIVERY_BIND": f"127.0.0.1:{port}",
-                "DELIVERY_LOG_LEVEL": "warning",
-                "DELIVERY_FAILURE_RATE": "0",
-                **{key: str(value) for key, value in env.items()},
-            },
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(process)
-        service = DeliveryService(f"http://127.0.0.1:{port}")
-
-        def healthy() -> bool:
-            if process.poll() is not None:
-                pytest.fail(f"gunicorn exited with {process.returncode}; see {log.name}")
+        def _start(port: int | None = None, **env: Any) -> DeliveryService:
+            port = port or free_port()
+            process = processes.start(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "delivery/gunicorn.conf.py",
+                    "delivery:create_app()",
+                ],
+                {
+                    **os.environ,
+                    "DELIVERY_BIND": f"127.0.0.1:{port}",
+                    "DELIVERY_LOG_LEVEL": "warning",
+                    "DELIVERY_FAILURE_RATE": "0",
+                    **{key: str(value) for key, value in env.items()},
+                },
+                name="delivery gunicorn",
+                log_path=tmp_path / f"gunicorn-{port}.log",
+                cwd=REPO_ROOT,
+            )
+            service = DeliveryService(f"http://127.0.0.1:{port}")
             try:
-                return requests.get(f"{service.url}/health", timeout=1).status_code == 200
-            except requests.ConnectionError:
-                return False
+                process.wait_until_answers(f"{service.url}/health", timeout_s=20, interval_s=0.1)
+            except ProcessError as error:
+                pytest.fail(str(error))
+            return service
 
-        wait_for(healthy, 20, 0.1, "the delivery service to start")
-        return service
-
-    yield _start
-    for process in processes:
-        _stop(process)
+        yield _start
 
 
 # --- dispatcher processes ------------------------------------------------------------
@@ -183,38 +156,33 @@ class WorkerProcess:
 def start_worker(app, tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
     """`start_worker(service_url, DELIVERY_LEASE_S=3)`: `flask --app wsgi worker` on the
     test database, as its own process."""
-    workers: list[WorkerProcess] = []
+    with Processes() as processes:
 
-    def _start(service_url: str, *args: str, **env: Any) -> WorkerProcess:
-        log_path = tmp_path / f"worker-{len(workers)}.log"
-        log = open(log_path, "ab")  # noqa: SIM115 (closed by the OS)
-        environment = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("DELIVERY_", "FLASK_"))
-        }
-        environment |= {
-            "DATABASE_URL": TestConfig.SQLALCHEMY_DATABASE_URI,
-            "JWT_SECRET_KEY": JWT_SECRET,
-            "DELIVERY_SERVICE_URL": service_url,
-            "DELIVERY_POLL_INTERVAL_S": "0.2",
-            "DELIVERY_TIMEOUT_S": "5",
-            **{key: str(value) for key, value in env.items()},
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", *args],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        worker = WorkerProcess(process, log_path)
-        workers.append(worker)
-        return worker
+        def _start(service_url: str, *args: str, **env: Any) -> WorkerProcess:
+            environment = {
+                key: value
+                for key, value in os.environ.items()
+                if not key.startswith(("DELIVERY_", "FLASK_"))
+            }
+            environment |= {
+                "DATABASE_URL": TestConfig.SQLALCHEMY_DATABASE_URI,
+                "JWT_SECRET_KEY": JWT_SECRET,
+                "DELIVERY_SERVICE_URL": service_url,
+                "DELIVERY_POLL_INTERVAL_S": "0.2",
+                "DELIVERY_TIMEOUT_S": "5",
+                **{key: str(value) for key, value in env.items()},
+            }
+            log_path = tmp_path / f"worker-{len(list(processes))}.log"
+            process = processes.start(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "worker", *args],
+                environment,
+                name="dispatcher",
+                log_path=log_path,
+                cwd=REPO_ROOT,
+            )
+            return WorkerProcess(process.popen, log_path)
 
-    yield _start
-    for worker in workers:
-        _stop(worker.process)
+        yield _start
 
 
 # --- data and in-process dispatchers ---------------------------------------------------
