@@ -49,6 +49,7 @@ def test_email_taken_in_any_case_is_409(client):
         ({"email": "not-an-email"}, "email"),
         ({"email": "a@b"}, "email"),
         ({"email": None}, "email"),
+        ({"email": "a" * 10_240 + "@example.com"}, "email"),
         ({"password": "short"}, "password"),
         ({"password": "x" * 129}, "password"),
         ({"password": 12345678}, "password"),
