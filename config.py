@@ -124,10 +124,8 @@ class BaseConfig:
     # database://: counters in our own database (notifier/ratelimit.py), shared by
     # every worker and host; memory:// (one process) and redis://… also work.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "database://")
+    # In `limits` notation ("10 per minute", "100/hour"); a 429 carries Retry-After.
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
-    # No X-RateLimit-* headers: computing them cost two storage reads per login
-    # (15 % of it). A 429 still carries Retry-After (notifier.ratelimit).
-    RATELIMIT_HEADERS_ENABLED = False
 
     IDEMPOTENCY_KEY_TTL_S = _env_int("IDEMPOTENCY_KEY_TTL_S", 86_400)
 

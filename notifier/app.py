@@ -105,16 +105,16 @@ def register_body_limit(app: Flask) -> None:
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ.pop("wsgi.input_terminated", None)
 
-    # First of all hooks: the rate limiter's key function reads the body too.
+    # First of all hooks: none may read the stream before the limit is checked.
     app.before_request_funcs.setdefault(None, []).insert(0, limit_body_size)
 
 
 def register_extensions(app: Flask) -> None:
     # Every model module, so that Alembic autogenerate sees every table.
-    from notifier import ratelimit  # noqa: F401  (registers the database:// storage)
+    from notifier import ratelimit
     from notifier.auth import models as _auth_models  # noqa: F401
     from notifier.errors import register_database_errors, register_jwt_callbacks
-    from notifier.extensions import api, db, jwt, limiter
+    from notifier.extensions import api, db, jwt
     from notifier.notifications import models as _notification_models  # noqa: F401
     from notifier.users import models as _user_models  # noqa: F401
 
@@ -122,27 +122,13 @@ def register_extensions(app: Flask) -> None:
     register_migrations(app)
     jwt.init_app(app)
     register_jwt_callbacks(jwt)
-    register_limiter(app, limiter)
+    ratelimit.init_app(app)
     api.init_app(app)
     register_database_errors(app, api)
     api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1})
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
-
-
-def register_limiter(app: Flask, limiter) -> None:
-    """Bind Flask-Limiter; skip its per-request hook when no limit needs it.
-
-    Login counts its attempts itself (`ratelimit.count_attempt`). The
-    `before_request` hook only serves default and application-wide limits,
-    which are off unless configured, yet it resolved limits on every request:
-    8 % of a GET's CPU in the profile.
-    """
-    limiter.init_app(app)
-    manager = limiter.limit_manager
-    if not manager.default_limits and not manager.application_limits:
-        app.before_request_funcs[None].remove(limiter._check_request_limit)
 
 
 def register_migrations(app: Flask) -> None:

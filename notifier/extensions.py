@@ -1,8 +1,6 @@
 """Flask extensions, created unbound and bound in `app.register_extensions`."""
 
 from flask_jwt_extended import JWTManager
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint as _SmorestBlueprint
 from flask_sqlalchemy import SQLAlchemy
 
@@ -28,5 +26,3 @@ class Blueprint(_SmorestBlueprint):
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 api = ErrorShapeApi()
 jwt = JWTManager()
-# Default limits are off: only the routes that say so are limited (login).
-limiter = Limiter(key_func=get_remote_address, default_limits=[])

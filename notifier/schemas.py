@@ -52,6 +52,16 @@ def _reject_nul(value: str) -> None:
         raise ValidationError("NUL characters are not allowed.")
 
 
+def encodable(value: str) -> None:
+    """Refuse a lone UTF-16 surrogate (JSON's "\\ud800" decodes to one): no database
+    can store it and no hash can take it, since it has no UTF-8 encoding."""
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise ValidationError("Contains characters that are not valid Unicode.") from None
+
+
 class Text(fields.String):
     """A string that refuses NUL characters (PostgreSQL cannot store them)."""
 

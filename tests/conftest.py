@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from config import TestConfig
 from notifier import create_app
-from notifier.extensions import db, limiter
+from notifier.extensions import db
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import ApiClient
 
@@ -54,7 +54,7 @@ def app():
 
 @pytest.fixture(autouse=True)
 def _clean_database(request):
-    """Delete every row after each test (children first), and reset rate limits."""
+    """Delete every row after each test (children first), rate-limit counters included."""
     yield
     if "app" not in request.fixturenames:
         return
@@ -65,7 +65,6 @@ def _clean_database(request):
         tables = [t for t in reversed(db.metadata.sorted_tables) if t.name != "notification_counts"]
         for table in [*tables, db.metadata.tables["notification_counts"]]:
             connection.execute(table.delete())
-    limiter.reset()
 
 
 @pytest.fixture

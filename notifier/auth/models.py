@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Double, ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notifier.database import BigId, UTCDateTime, utcnow
@@ -28,14 +28,3 @@ class AuthSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class RateLimitCounter(db.Model):
-    """A login rate-limit window (see notifier.ratelimit): hits until `expires_at`
-    (seconds since the epoch)."""
-
-    __tablename__ = "rate_limit_counters"
-
-    key: Mapped[str] = mapped_column(String(512), primary_key=True)
-    hits: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[float] = mapped_column(Double, index=True)

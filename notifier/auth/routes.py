@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt_identity
 
+from notifier import ratelimit
 from notifier.auth import service
 from notifier.auth.schemas import AccessTokenSchema, LoginSchema, TokensSchema
 from notifier.auth.tokens import token_required
 from notifier.extensions import Blueprint
-from notifier.ratelimit import count_attempt
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Tokens")
 
 
-def login_rate_key() -> str:
-    """Rate-limit key: the client address and the email it tries (any case)."""
-    body = request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else None
-    email = email.strip().lower() if isinstance(email, str) else ""
-    return f"login:{request.remote_addr}:{email[:320]}"
-
-
-def login_rate_limited(view):
-    """Count every attempt, before its body is validated: a malformed one counts too."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        count_attempt(current_app.config["RATELIMIT_LOGIN"], login_rate_key())
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 @blp.route("/login")
 class Login(MethodView):
-    decorators = [login_rate_limited]
-
     @blp.doc(security=[])
     @blp.arguments(LoginSchema())
     @blp.response(200, TokensSchema)
@@ -48,8 +25,10 @@ class Login(MethodView):
     def post(self, data):
         """Log in: an access token and a refresh token
 
-        Limited per client address and email (default 10 a minute).
+        Limited per client address and email, in any spelling (default 10 a
+        minute). A body that fails validation tries no password and is not counted.
         """
+        ratelimit.count_login(request.remote_addr, data["email"])
         return service.login(data["email"], data["password"])
 
 

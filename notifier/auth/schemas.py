@@ -2,14 +2,27 @@
 
 from marshmallow import fields, validate
 
-from notifier.schemas import BaseSchema, Text
+from notifier.emails import MAX_LENGTH, AccountEmail
+from notifier.schemas import BaseSchema, encodable
+
+
+class Password(fields.String):
+    """A password as given, every character significant (no trimming), which the
+    hash must be able to take: a lone surrogate is a 422, not a failed hash."""
+
+    def __init__(self, **kwargs) -> None:
+        validators = kwargs.pop("validate", None) or []
+        if callable(validators):
+            validators = [validators]
+        super().__init__(load_only=True, validate=[*validators, encodable], **kwargs)
 
 
 class LoginSchema(BaseSchema):
-    email = Text(required=True, validate=validate.Length(min=1, max=320))
-    password = fields.String(
-        required=True, load_only=True, validate=validate.Length(min=1, max=128)
+    # Loaded as the form the login looks up and counts its attempts under.
+    email = AccountEmail(
+        required=True, lookup=True, validate=validate.Length(min=1, max=MAX_LENGTH)
     )
+    password = Password(required=True, validate=validate.Length(min=1, max=128))
 
 
 class TokensSchema(BaseSchema):

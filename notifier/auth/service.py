@@ -32,10 +32,11 @@ def _access_lifetime() -> int:
 def login(email: str, password: str) -> dict:
     """Check the credentials and open a login session with two tokens.
 
-    The answer is the same, and as slow, whether the email exists or not.
+    `email` is in its lookup form (`notifier.emails.lookup_form`, through the
+    schema). The answer is the same, and as slow, whether the email exists or not.
     """
     with autocommit() as connection:
-        user = connection.execute(_USER_BY_EMAIL, {"email": email.strip().lower()}).first()
+        user = connection.execute(_USER_BY_EMAIL, {"email": email}).first()
     if user is None:
         burn_verify()
         raise unauthorized(BAD_CREDENTIALS)

@@ -2,15 +2,18 @@
 
 from marshmallow import fields, validate
 
-from notifier.schemas import BaseSchema, Text, UTCDateTime
-
-PASSWORD_LENGTH = validate.Length(min=8, max=128)
+from notifier.auth.schemas import Password
+from notifier.emails import MAX_LENGTH, AccountEmail
+from notifier.schemas import BaseSchema, Text, UTCDateTime, encodable
 
 
 class UserCreateSchema(BaseSchema):
-    name = Text(required=True, trim=True, validate=validate.Length(min=1, max=100))
-    email = Text(required=True, trim=True, validate=validate.Length(min=3, max=320))
-    password = fields.String(required=True, load_only=True, validate=PASSWORD_LENGTH)
+    """Every field is checked here, the email's syntax included, so that one 422
+    names every invalid field of the body at once."""
+
+    name = Text(required=True, trim=True, validate=[validate.Length(min=1, max=100), encodable])
+    email = AccountEmail(required=True, validate=validate.Length(min=3, max=MAX_LENGTH))
+    password = Password(required=True, validate=validate.Length(min=8, max=128))
 
 
 class UserSchema(BaseSchema):

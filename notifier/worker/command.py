@@ -69,7 +69,7 @@ def worker(
     """Deliver pending notifications (stops cleanly on SIGTERM/SIGINT)."""
     from notifier.extensions import db
     from notifier.notifications.service import purge_idempotency_keys
-    from notifier.ratelimit import DatabaseStorage
+    from notifier.ratelimit import purge_expired
     from notifier.worker.dispatcher import Dispatcher, Settings
 
     _configure_logging(log_level.upper())
@@ -82,7 +82,7 @@ def worker(
 
     def purge(older_than: datetime) -> int:
         try:
-            DatabaseStorage().purge_expired()
+            purge_expired()
             return purge_idempotency_keys(older_than)
         finally:
             db.session.remove()  # give the connection back; the loop uses Core

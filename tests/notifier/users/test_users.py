@@ -49,6 +49,7 @@ def test_email_taken_in_any_case_is_409(client):
         ({"email": "not-an-email"}, "email"),
         ({"email": "a@b"}, "email"),
         ({"email": None}, "email"),
+        ({"email": "a" * 10_240 + "@example.com"}, "email"),
         ({"password": "short"}, "password"),
         ({"password": "x" * 129}, "password"),
         ({"password": 12345678}, "password"),
@@ -75,3 +76,53 @@ def test_me_answers_the_tokens_user(api, user):
 
 def test_me_without_token_is_401(client):
     assert client.get("/users/me").status_code == 401
+
+
+def test_one_422_names_every_invalid_field_the_email_included(client):
+    response = client.post("/users", json={"name": "", "email": "not-an-email", "password": "x"})
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]["json"]) == {"name", "email", "password"}
+    assert db.session.query(User).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    # A password is only hashed: a NUL in it is a character like any other.
+    [
+        ("name", "\ud800"),
+        ("name", "\x00"),
+        ("email", "\ud800"),
+        ("email", "\x00"),
+        ("password", "\ud800"),
+    ],
+)
+def test_text_no_database_or_hash_can_take_is_422_naming_the_field(client, field, bad):
+    value = {"name": "Ada", "email": "ada@example.com", "password": PASSWORD}[field]
+    response = _register(client, **{field: value[:3] + bad + value[3:]})
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]["json"]
+    assert db.session.query(User).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("registered", "login"),
+    [
+        ("user@XN--BCHER-KVA.DE", "user@XN--BCHER-KVA.DE"),
+        ("user@XN--BCHER-KVA.DE", "user@bücher.de"),
+        ("user@bücher.de", "user@xn--bcher-kva.de"),
+        ("user@bücher.de", "  USER@BÜCHER.DE "),
+        ("  User@Bücher.DE", "user@bu\u0308cher.de"),
+    ],
+)
+def test_an_idn_address_logs_in_in_any_spelling(client, registered, login):
+    response = _register(client, email=registered)
+    assert response.status_code == 201
+    assert response.get_json()["email"] == "user@bücher.de"
+    answer = client.post("/auth/login", json={"email": login, "password": PASSWORD})
+    assert answer.status_code == 200
+
+
+def test_an_idn_address_is_taken_in_its_other_form(client):
+    assert _register(client, email="user@bücher.de").status_code == 201
+    assert _register(client, email="User@XN--BCHER-KVA.DE").status_code == 409
+    assert db.session.query(User).count() == 1
