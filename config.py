@@ -194,6 +194,7 @@ class DeliveryConfig:
     # Idempotency memory: unset, per process; redis://… shares it between workers and hosts.
     DELIVERY_IDEMPOTENCY_URL = os.environ.get("DELIVERY_IDEMPOTENCY_URL", "")
     DELIVERY_IDEMPOTENCY_TTL_S = _env_int("DELIVERY_IDEMPOTENCY_TTL_S", 86_400)
+    DELIVERY_IDEMPOTENCY_PREFIX = os.environ.get("DELIVERY_IDEMPOTENCY_PREFIX", "delivery:")
 
     # Providers (delivery/providers/): each channel uses the simulator unless set. The
     # values stay text here; the provider checks them at start and names a bad one.
