@@ -110,6 +110,9 @@ class SmtpProvider:
         password = str(config.get("SMTP_PASSWORD") or "")
         if username and not password:
             raise ProviderSettingsError("SMTP_PASSWORD is required when SMTP_USERNAME is set")
+        pool_size = base.number(config, "SMTP_POOL_SIZE", 10)
+        if pool_size != int(pool_size):
+            raise ProviderSettingsError(f"SMTP_POOL_SIZE must be a whole number, got {pool_size:g}")
         return cls(
             host=host,
             port=int(port),
@@ -119,7 +122,7 @@ class SmtpProvider:
             timeout_s=base.number(config, "SMTP_TIMEOUT_S", 10.0),
             sender=sender,
             ca_file=base.optional(config, "SMTP_CA_FILE"),
-            pool_size=int(base.number(config, "SMTP_POOL_SIZE", 10, minimum=0.5)),
+            pool_size=int(pool_size),
         )
 
     # --- sessions --------------------------------------------------------------------------

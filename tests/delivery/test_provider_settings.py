@@ -54,6 +54,7 @@ def test_configured_providers_are_chosen_per_channel() -> None:
         ({**SMTP, "SMTP_PORT": "smtp"}, "SMTP_PORT must be a number"),
         ({**SMTP, "SMTP_PORT": "70000"}, "SMTP_PORT must be a TCP port"),
         ({**SMTP, "SMTP_TIMEOUT_S": "0"}, "SMTP_TIMEOUT_S must be greater than 0"),
+        ({**SMTP, "SMTP_POOL_SIZE": "2.5"}, "SMTP_POOL_SIZE must be a whole number"),
         ({**SMTP, "EMAIL_FROM": "nobody"}, "EMAIL_FROM must be an email address"),
         ({**SMTP, "SMTP_CA_FILE": "/nonexistent/ca.pem"}, "SMTP_CA_FILE cannot be read"),
         ({**TWILIO, "TWILIO_AUTH_TOKEN": ""}, "TWILIO_AUTH_TOKEN is required when SMS_PROVIDER"),
@@ -93,3 +94,19 @@ def test_gunicorn_stops_at_start_with_the_one_line_reason(tmp_path: Path) -> Non
     )
     assert process.returncode != 0
     assert "SMTP_HOST is required when EMAIL_PROVIDER=smtp" in process.stderr
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None, "true"])
+def test_sandbox_must_be_a_json_boolean(
+    make_app: Callable[..., Flask], assert_error: Callable, value: Any
+) -> None:
+    body = {"channel": "sms", "target": "+14155552671", "content": "hi", "sandbox": value}
+    error = assert_error(make_app().test_client().post("/deliver", json=body), 422)
+    assert "sandbox" in error["errors"]["json"]
+
+
+def test_sandbox_is_in_the_openapi_document(make_app: Callable[..., Flask]) -> None:
+    spec = make_app().test_client().get("/openapi.json").get_json()
+    schema = spec["components"]["schemas"]["DeliveryRequest"]["properties"]["sandbox"]
+    assert schema["type"] == "boolean"
+    assert schema["default"] is False
