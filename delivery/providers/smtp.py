@@ -16,24 +16,19 @@ server never took the first try).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import smtplib
 import socket
 import ssl
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email import policy
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import parseaddr
 from typing import Any
-
-import idna
 
 from delivery.idempotency import Answer
 from delivery.providers import base
 from delivery.providers.base import Delivery, ProviderSettingsError
+from delivery.providers.smtp_message import ascii_address, build_message
 from delivery.providers.smtp_pool import Lease, PoolExhausted, SmtpPool
 
 log = logging.getLogger("delivery.providers.smtp")
@@ -46,17 +41,6 @@ _NEEDED_BY = "EMAIL_PROVIDER=smtp"
 
 class _DroppedBeforeMail(Exception):
     """A reused session was gone before the server accepted anything: try a fresh one."""
-
-
-def _ascii_address(address: str) -> tuple[str, bool]:
-    """``(address for the envelope, needs SMTPUTF8)``: an IDN domain in its ASCII form."""
-    local, _, domain = address.rpartition("@")
-    if not domain.isascii():
-        # An unencodable domain stays as it is: only an SMTPUTF8 server can take it.
-        with contextlib.suppress(idna.IDNAError):
-            domain = idna.encode(domain, uts46=True).decode("ascii")
-    address = f"{local}@{domain}"
-    return address, not address.isascii()
 
 
 class SmtpProvider:
@@ -81,7 +65,7 @@ class SmtpProvider:
         self.username, self._password = username, password
         self.timeout_s = timeout_s
         self.sender_header = sender
-        self.envelope_sender, _ = _ascii_address(parseaddr(sender)[1])
+        self.envelope_sender, _ = ascii_address(parseaddr(sender)[1])
         self.domain = self.envelope_sender.rpartition("@")[2]
         # Verification stays on: SMTP_CA_FILE only replaces the trusted authorities.
         try:
@@ -161,7 +145,7 @@ class SmtpProvider:
 
     def send(self, delivery: Delivery) -> Answer:
         """Send one email; map the server's replies and every failure to an answer."""
-        recipient, needs_utf8 = _ascii_address(delivery.target)
+        recipient, needs_utf8 = ascii_address(delivery.target)
         message_id = f"{uuid.uuid4()}@{self.domain}"
         try:
             for fresh in (False, True):
@@ -228,7 +212,7 @@ class SmtpProvider:
         code, reply = connection.rcpt(recipient)
         if code not in (250, 251):
             return self._refused(lease, code, reply, "recipient")
-        body = self._message(delivery, recipient, message_id, needs_utf8)
+        body = build_message(self.sender_header, delivery, recipient, message_id, needs_utf8)
         try:
             code, reply = connection.data(body)
         except smtplib.SMTPDataError as exc:  # DATA itself refused
@@ -236,20 +220,6 @@ class SmtpProvider:
         if code != 250:
             return self._refused(lease, code, reply, "message")
         return base.sent(NAME, message_id, delivery.details)
-
-    def _message(
-        self, delivery: Delivery, recipient: str, message_id: str, needs_utf8: bool
-    ) -> bytes:
-        rules = policy.SMTPUTF8 if needs_utf8 else policy.SMTP
-        message = EmailMessage(policy=rules)
-        message["From"] = self.sender_header
-        message["To"] = delivery.target if needs_utf8 else recipient
-        if delivery.title:
-            message["Subject"] = delivery.title
-        message["Date"] = format_datetime(datetime.now(UTC))
-        message["Message-ID"] = f"<{message_id}>"
-        message.set_content(delivery.content, charset="utf-8")
-        return message.as_bytes(policy=rules)
 
     def _refused(self, lease: Lease, code: int, reply: bytes | str, stage: str) -> Answer:
         """A reply other than success to MAIL, RCPT or DATA."""
