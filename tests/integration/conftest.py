@@ -152,7 +152,8 @@ def start_gunicorn_delivery(tmp_path) -> Iterator[Callable[..., DeliveryService]
                 pytest.fail(f"gunicorn exited with {process.returncode}; see {log.name}")
             try:
                 return requests.get(f"{service.url}/health", timeout=1).status_code == 200
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # A Timeout: the socket listens but the worker is still booting (slow under load).
                 return False
 
         wait_for(healthy, 20, 0.1, "the delivery service to start")
