@@ -150,6 +150,14 @@ def delivery_service(smtp_port: int, workers: int, redis_prefix: str | None) -> 
         stop(process)
 
 
+def wrk_script() -> Path:
+    """A Lua script whose keys no other run uses (a repeated key would be a cheap replay)."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    script = LOG_DIR / f"wrk-{uuid.uuid4().hex}.lua"
+    script.write_text(f'RUN = "{uuid.uuid4().hex}"\n' + WRK_SCRIPT)
+    return script
+
+
 def run_wrk(url: str, script: Path, connections: int, duration: int) -> dict[str, float]:
     """One wrk run; requests/s, latency percentiles, non-2xx count, requests."""
     out = subprocess.run(
@@ -194,11 +202,9 @@ def measure(setup: str, workers: int, use_redis: bool, args, smtp: Counter, port
     try:
         with delivery_service(port, workers, prefix) as url:
             for repeat in range(args.repeat):
-                script = LOG_DIR / f"wrk-{uuid.uuid4().hex}.lua"
-                script.write_text(f'RUN = "{uuid.uuid4().hex}"\n' + WRK_SCRIPT)
-                run_wrk(url, script, args.connections, 2)  # warm-up: connections, pools
+                run_wrk(url, wrk_script(), args.connections, 2)  # warm-up: connections, pools
                 before = smtp.messages
-                result = run_wrk(url, script, args.connections, args.duration)
+                result = run_wrk(url, wrk_script(), args.connections, args.duration)
                 time.sleep(0.5)  # the last replies' messages
                 rates.append(result["rate"])
                 p50s.append(result["p50"])
