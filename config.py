@@ -181,13 +181,43 @@ class TestConfig(BaseConfig):
 
 
 class DeliveryConfig:
-    """Settings of the delivery service (the simulated provider)."""
+    """Settings of the delivery service (the simulator and the real providers)."""
 
     TESTING = False
     MAX_CONTENT_LENGTH = 262_144
     DELIVERY_SIMULATOR_HOOKS = _env_bool("DELIVERY_SIMULATOR_HOOKS", True)
     DELIVERY_FAILURE_RATE = _env_float("DELIVERY_FAILURE_RATE", 0.0)
     DELIVERY_LATENCY_MS = _env_int("DELIVERY_LATENCY_MS", 0)
+
+    # Idempotency memory: unset, per process; redis://… shares it between workers and hosts.
+    DELIVERY_IDEMPOTENCY_URL = os.environ.get("DELIVERY_IDEMPOTENCY_URL", "")
+    DELIVERY_IDEMPOTENCY_TTL_S = _env_int("DELIVERY_IDEMPOTENCY_TTL_S", 86_400)
+    DELIVERY_IDEMPOTENCY_PREFIX = os.environ.get("DELIVERY_IDEMPOTENCY_PREFIX", "delivery:")
+
+    # Providers (delivery/providers/): each channel uses the simulator unless set. The
+    # values stay text here; the provider checks them at start and names a bad one.
+    EMAIL_PROVIDER = os.environ.get("EMAIL_PROVIDER", "simulator")
+    SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "simulator")
+    PUSH_PROVIDER = os.environ.get("PUSH_PROVIDER", "simulator")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = os.environ.get("SMTP_PORT", "")  # empty: 587, 465 or 25 by SMTP_SECURITY
+    SMTP_SECURITY = os.environ.get("SMTP_SECURITY", "starttls")
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_TIMEOUT_S = os.environ.get("SMTP_TIMEOUT_S", "10")
+    SMTP_CA_FILE = os.environ.get("SMTP_CA_FILE", "")
+    SMTP_POOL_SIZE = os.environ.get("SMTP_POOL_SIZE", "10")
+    EMAIL_FROM = os.environ.get("EMAIL_FROM", "")
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
+    TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com")
+    TWILIO_TIMEOUT_S = os.environ.get("TWILIO_TIMEOUT_S", "10")
+    FCM_PROJECT_ID = os.environ.get("FCM_PROJECT_ID", "")
+    FCM_CREDENTIALS_FILE = os.environ.get("FCM_CREDENTIALS_FILE", "")
+    FCM_API_BASE = os.environ.get("FCM_API_BASE", "https://fcm.googleapis.com")
+    FCM_TOKEN_URI = os.environ.get("FCM_TOKEN_URI", "")  # empty: the file's token_uri
+    FCM_TIMEOUT_S = os.environ.get("FCM_TIMEOUT_S", "10")
 
     API_TITLE = "Notifier delivery service"
     API_VERSION = "1.0"

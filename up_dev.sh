@@ -77,6 +77,7 @@ if [ "$mode" = auto ] && docker_answers; then
     fi
     say "Docker engine found: ${compose[*]} up --build (Ctrl-C stops the stack)"
     say "API http://localhost:${API_HOST_PORT:-8000}  docs http://localhost:${API_HOST_PORT:-8000}/docs  delivery http://localhost:${DELIVERY_HOST_PORT:-8001}"
+    say "Emails sent by the stack: http://localhost:${MAILPIT_HOST_PORT:-8025} (Mailpit; set SMTP_HOST etc. in .env for a real server)"
     exec "${compose[@]}" --profile seed up --build
 fi
 
@@ -115,6 +116,7 @@ export PYTHONUNBUFFERED=1
 export PATH="$VENV/bin:$PATH"
 
 say "Database: SQLite (instance/notifier.db)"
+say "Providers: email=${EMAIL_PROVIDER:-simulator} sms=${SMS_PROVIDER:-simulator} push=${PUSH_PROVIDER:-simulator} (set EMAIL_PROVIDER etc. to use real ones)"
 say "flask --app wsgi db upgrade"
 flask --app wsgi db upgrade
 say "flask --app wsgi seed"

@@ -14,7 +14,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from config import DeliveryConfig
 from delivery.extensions import DeliveryApi
-from delivery.idempotency import IdempotencyStore
+from delivery.idempotency import make_store
+from delivery.providers import register_providers
 
 __all__ = ["create_app"]
 
@@ -37,6 +38,7 @@ def create_app(config_object: object | None = None) -> Flask:
         app.config.setdefault(key, value)
     _check_config(app)
     register_extensions(app)
+    register_providers(app)
     register_request_limits(app)
     register_docs_assets(app)
     return app
@@ -56,9 +58,7 @@ def register_extensions(app: Flask) -> None:
     """One Api per app (an Api holds one OpenAPI spec), its blueprint, and the key store."""
     from delivery.routes import STORE_EXTENSION, blp
 
-    app.extensions[STORE_EXTENSION] = IdempotencyStore(
-        int(app.config["DELIVERY_IDEMPOTENCY_MAX_KEYS"])
-    )
+    app.extensions[STORE_EXTENSION] = make_store(app.config)
     api = DeliveryApi(app)
     api.register_blueprint(blp)
 

@@ -7,11 +7,14 @@ The gevent worker runs each request in a greenlet, so the simulated latency
 monkey-patches in each worker before it loads the app; this file runs in the
 master and imports only ``os``, so nothing is imported unpatched.
 
-One worker process by default, deliberately: the idempotency store and the
-``/stats`` counters live in process memory, so with more processes a repeat of a
-key could land on a process that never saw it, and each process would count
-only its own deliveries. One gevent worker handles ``worker_connections``
-concurrent requests, plenty for a simulator that does no I/O.
+One worker process by default, deliberately: without ``DELIVERY_IDEMPOTENCY_URL``
+the idempotency store and the ``/stats`` counters live in process memory, so with
+more processes a repeat of a key could land on a process that never saw it (and
+be sent twice), and each process would count only its own deliveries. With
+``DELIVERY_IDEMPOTENCY_URL=redis://…`` both live in Redis and any number of
+workers (compose runs three) and replicas share them. One gevent worker handles
+``worker_connections`` concurrent requests; the SMTP, Twilio and FCM providers do
+their I/O through gevent's patched sockets, so a slow provider blocks no one.
 
 Environment: ``DELIVERY_BIND`` (else ``0.0.0.0:$PORT``, ``PORT`` default 8001),
 ``DELIVERY_WORKERS`` (1), ``DELIVERY_WORKER_CONNECTIONS`` (1000),

@@ -8,10 +8,15 @@ must not cause a second message. This store gives the simulator that behaviour:
   and ``sent_at`` on every repeat) or a rejection (rejected again);
 - a 503 is *not* kept, since "unavailable" is exactly the answer a retry should
   be able to get past;
-- it lives in process memory, bounded as an LRU (``max_keys``, default 100 000):
-  the key used least recently is forgotten first, and a forgotten key is then
-  treated as new. Run one gunicorn worker process (the gevent worker handles
-  the concurrency) so that every request sees the same store.
+- a key is claimed while its answer is decided: a second request with the same
+  key waits for the first one's answer rather than sending again;
+- :class:`IdempotencyStore` lives in process memory, bounded as an LRU
+  (``max_keys``, default 100 000): the key used least recently is forgotten
+  first, and a forgotten key is then treated as new. It serves one gunicorn
+  worker process (the gevent worker handles the concurrency). With
+  ``DELIVERY_IDEMPOTENCY_URL=redis://…``, :func:`make_store` returns
+  :class:`delivery.redis_store.RedisIdempotencyStore` instead, shared by every
+  worker and replica.
 
 It also keeps the counters behind ``GET /stats`` (see :mod:`delivery.routes`).
 """
@@ -20,9 +25,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from delivery.redis_store import RedisIdempotencyStore
 
 DEFAULT_MAX_KEYS = 100_000
 
@@ -45,22 +53,41 @@ class Answer:
         return self.status != 503
 
 
+BUSY_MESSAGE = "A delivery with this idempotency key is still in progress; try again later."
+DEFAULT_WAIT_S = 10.0
+
+
+def busy() -> Answer:
+    """The answer to a repeat that waited in vain for the first request with its key."""
+    return Answer(503, {"message": BUSY_MESSAGE}, {"Retry-After": "1"})
+
+
+class _Claim:
+    """A key being decided: the decider sets ``answer``, then ``done``."""
+
+    __slots__ = ("answer", "done")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.answer: Answer | None = None
+
+
 class IdempotencyStore:
     """Process-local, thread-safe, bounded map from idempotency key to first :class:`Answer`."""
 
-    def __init__(self, max_keys: int = DEFAULT_MAX_KEYS) -> None:
+    def __init__(self, max_keys: int = DEFAULT_MAX_KEYS, wait_s: float = DEFAULT_WAIT_S) -> None:
         if max_keys < 1:
             raise ValueError("max_keys must be at least 1")
         self.max_keys = max_keys
-        # One lock for the map and the counters. It is held while a new key's answer is
-        # decided, so two concurrent requests with the same new key cannot both "send":
-        # the second waits and then gets the first one's answer. A per-key lock would
-        # let unrelated keys proceed in parallel, but deciding is pure computation
-        # (rules, hooks, a random draw; the simulated latency is slept *before* this),
-        # so one short global critical section costs nothing measurable and is simpler
-        # to get right. Under gunicorn's gevent worker this is a gevent lock.
+        self.wait_s = wait_s
+        # One lock for the map, the claims and the counters, held only for bookkeeping.
+        # A new key is *claimed* under it, then decided outside it (a real provider does
+        # I/O), so unrelated keys go in parallel while a second request with the same key
+        # waits for the first one's answer instead of sending again. Under gunicorn's
+        # gevent worker the lock and the events are gevent's.
         self._lock = threading.Lock()
         self._answers: OrderedDict[str, Answer] = OrderedDict()
+        self._claims: dict[str, _Claim] = {}
         self._requests = 0
         self._sent = 0
         self._replays = 0
@@ -75,7 +102,9 @@ class IdempotencyStore:
 
         A remembered key answers from the store (``replayed`` is True) without
         calling ``decide``. Otherwise ``decide()`` produces the answer, which is
-        remembered unless it is a 503. Without a key nothing is remembered.
+        remembered unless it is a 503. Without a key nothing is remembered. A
+        request whose key is being decided by another waits for that answer (a
+        503 included) for at most ``wait_s``, then answers a 503 of its own.
         """
         if key is None:
             answer = decide()
@@ -84,18 +113,44 @@ class IdempotencyStore:
             return answer, False
 
         with self._lock:
-            cached = self._answers.get(key)
+            cached = self._replay(key)
             if cached is not None:
-                self._answers.move_to_end(key)
-                self._replays += 1
                 return cached, True
+            claim = self._claims.get(key)
+            owner = claim is None
+            if owner:
+                claim = self._claims[key] = _Claim()
+
+        if not owner:
+            if not claim.done.wait(self.wait_s) or claim.answer is None:
+                return busy(), False
+            with self._lock:
+                cached = self._replay(key)
+            return (cached, True) if cached is not None else (claim.answer, False)
+
+        answer: Answer | None = None
+        try:
             answer = decide()
-            self._count(answer)
-            if answer.remembered:
-                self._answers[key] = answer
-                if len(self._answers) > self.max_keys:
-                    self._answers.popitem(last=False)
-            return answer, False
+        finally:
+            with self._lock:
+                del self._claims[key]
+                if answer is not None:
+                    self._count(answer)
+                    if answer.remembered:
+                        self._answers[key] = answer
+                        if len(self._answers) > self.max_keys:
+                            self._answers.popitem(last=False)
+            claim.answer = answer
+            claim.done.set()
+        return answer, False
+
+    def _replay(self, key: str) -> Answer | None:
+        # Caller holds the lock.
+        cached = self._answers.get(key)
+        if cached is not None:
+            self._answers.move_to_end(key)
+            self._replays += 1
+        return cached
 
     def _count(self, answer: Answer) -> None:
         # Caller holds the lock. Every 200 that is not a replay is one message sent.
@@ -116,3 +171,19 @@ class IdempotencyStore:
     def __len__(self) -> int:
         with self._lock:
             return len(self._answers)
+
+
+def make_store(config: Mapping[str, Any]) -> IdempotencyStore | RedisIdempotencyStore:
+    """The app's store: shared in Redis when ``DELIVERY_IDEMPOTENCY_URL`` is set, else in memory."""
+    url = str(config.get("DELIVERY_IDEMPOTENCY_URL") or "").strip()
+    wait_s = float(config.get("DELIVERY_IDEMPOTENCY_WAIT_S") or DEFAULT_WAIT_S)
+    if url:
+        from delivery.redis_store import RedisIdempotencyStore
+
+        return RedisIdempotencyStore(
+            url,
+            ttl_s=int(config.get("DELIVERY_IDEMPOTENCY_TTL_S") or 86_400),
+            prefix=str(config.get("DELIVERY_IDEMPOTENCY_PREFIX") or "delivery:"),
+            wait_s=wait_s,
+        )
+    return IdempotencyStore(int(config["DELIVERY_IDEMPOTENCY_MAX_KEYS"]), wait_s=wait_s)

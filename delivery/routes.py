@@ -30,7 +30,8 @@ from marshmallow import fields, validate
 
 from delivery.extensions import Blueprint
 from delivery.idempotency import IdempotencyStore
-from delivery.simulator import apply_latency, decide
+from delivery.providers import gateway
+from delivery.simulator import apply_latency
 from notifier.channels import CHANNELS
 
 STORE_EXTENSION = "delivery_idempotency"
@@ -100,6 +101,15 @@ class StringOrInteger(fields.Field):
         raise self.make_error("invalid")
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON ``true`` or ``false`` only (marshmallow also takes ``"yes"``, ``1``...)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class DeliveryRequestSchema(BaseSchema):
     """One message to deliver."""
 
@@ -129,6 +139,10 @@ class DeliveryRequestSchema(BaseSchema):
         metadata={"description": "Email subject (required for email); push title; unused by sms."},
     )
     content = Text(required=True, validate=validate.Length(min=1))
+    sandbox = StrictBoolean(
+        load_default=False,
+        metadata={"description": "Answered by the simulator, whatever provider is configured."},
+    )
 
 
 class DeliveryResultSchema(BaseSchema):
@@ -139,8 +153,8 @@ class DeliveryResultSchema(BaseSchema):
     sent_at = fields.String(metadata={"format": "date-time"})
     details = fields.Dict(
         metadata={
-            "description": "email: bytes; sms: encoding (GSM-7 or UCS-2) and segments; "
-            "push: payload_bytes."
+            "description": "provider (simulator, smtp, twilio or fcm); email: bytes; "
+            "sms: encoding (GSM-7 or UCS-2) and segments; push: payload_bytes."
         }
     )
 
@@ -186,13 +200,8 @@ class Deliver(MethodView):
         provider is unavailable. The same ``idempotency_key`` again answers the
         first result (not a 503), with ``Idempotent-Replayed: true``.
         """
-        config = current_app.config
-        hooks_enabled = bool(config.get("DELIVERY_SIMULATOR_HOOKS", True))
-        failure_rate = min(max(float(config.get("DELIVERY_FAILURE_RATE", 0.0)), 0.0), 1.0)
-
         answer, replayed = idempotency_store().resolve(
-            message["idempotency_key"],
-            lambda: decide(message, hooks_enabled=hooks_enabled, failure_rate=failure_rate),
+            message["idempotency_key"], lambda: gateway().deliver(message)
         )
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         if answer.status == 200:

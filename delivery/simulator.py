@@ -2,9 +2,11 @@
 
 Order for every ``POST /deliver``: the configured latency first (slept before the
 body is even parsed, so under gunicorn's gevent worker it holds no lock and
-blocks no other request), then the channel rules, then the hooks, then the
-random outage. Rules come before hooks so that a broken message is always a
-permanent 422, never a retryable 503.
+blocks no other request), then the channel rules (:mod:`delivery.providers`,
+in front of every provider), then the hooks, then the random outage. Rules come
+before hooks so that a broken message is always a permanent 422, never a
+retryable 503. This is the provider of every channel by default, and of every
+request with ``"sandbox": true`` (:mod:`delivery.providers.simulator`).
 
 Hooks (on unless ``DELIVERY_SIMULATOR_HOOKS`` is false):
 
@@ -23,14 +25,14 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from delivery.idempotency import Answer
-from delivery.rules import check_message
-from notifier.channels import EMAIL, PUSH, SMS, ChannelError
+from delivery.providers import base
+from delivery.providers.base import Delivery
+from notifier.channels import EMAIL, PUSH, SMS
 
+PROVIDER = "simulator"
 REJECT: Literal["reject"] = "reject"
 UNAVAILABLE: Literal["unavailable"] = "unavailable"
 
@@ -72,42 +74,23 @@ def hook_for(channel: str, target: str) -> Literal["reject", "unavailable"] | No
 
 def rejected(message: str, field: str | None = None) -> Answer:
     """A 422 answer; ``field`` adds flask-smorest's ``errors`` nesting."""
-    body: dict[str, Any] = {"message": message}
-    if field:
-        body["errors"] = {"json": {field: [message]}}
-    return Answer(422, body)
+    return base.rejected(message, field)
 
 
 def unavailable() -> Answer:
     """A 503 answer with ``Retry-After``."""
-    return Answer(503, {"message": _UNAVAILABLE_MESSAGE}, {"Retry-After": str(RETRY_AFTER_S)})
+    return base.unavailable(_UNAVAILABLE_MESSAGE, RETRY_AFTER_S)
 
 
 def sent(details: dict[str, Any]) -> Answer:
     """A 200 answer with a fresh provider message id and the time it was sent."""
-    return Answer(
-        200,
-        {
-            "status": "sent",
-            "provider_message_id": f"sim-{uuid.uuid4()}",
-            "sent_at": datetime.now(UTC).isoformat(timespec="microseconds"),
-            "details": details,
-        },
-    )
+    return base.sent(PROVIDER, base.new_message_id("sim"), details)
 
 
-def decide(message: dict[str, Any], *, hooks_enabled: bool, failure_rate: float) -> Answer:
-    """What the simulated provider answers to one (schema-valid) message."""
-    channel = message["channel"]
-    try:
-        checked = check_message(
-            channel, message["target"], message.get("title"), message["content"]
-        )
-    except ChannelError as exc:
-        return rejected(exc.message, exc.field)
-
+def simulate(delivery: Delivery, *, hooks_enabled: bool, failure_rate: float) -> Answer:
+    """What the simulated provider answers to one message that passed its channel's rules."""
     if hooks_enabled:
-        hook = hook_for(channel, checked.target)
+        hook = hook_for(delivery.channel, delivery.target)
         if hook == REJECT:
             return rejected(_REJECTED_MESSAGE, "target")
         if hook == UNAVAILABLE:
@@ -116,4 +99,4 @@ def decide(message: dict[str, Any], *, hooks_enabled: bool, failure_rate: float)
     # A simulated outage, not a security decision: the stdlib PRNG is fine here.
     if failure_rate > 0 and random.random() < failure_rate:  # noqa: S311
         return unavailable()
-    return sent(checked.details)
+    return sent(delivery.details)

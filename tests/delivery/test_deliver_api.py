@@ -43,7 +43,7 @@ def test_valid_message_is_sent(
     assert body["sent_at"].endswith("+00:00")
     sent_at = datetime.fromisoformat(body["sent_at"])
     assert before - timedelta(seconds=1) <= sent_at <= datetime.now(UTC) + timedelta(seconds=1)
-    assert body["details"] == details
+    assert body["details"] == {**details, "provider": "simulator"}
     assert "Idempotent-Replayed" not in response.headers
 
 

@@ -95,7 +95,7 @@ def test_email_body_of_100_000_bytes_is_sent_and_one_more_byte_is_422(
     body = unit * count + "a" * rest
     response = deliver(message("email", content=body))
     assert response.status_code == 200
-    assert response.get_json()["details"] == {"bytes": 100_000}
+    assert response.get_json()["details"] == {"bytes": 100_000, "provider": "simulator"}
 
     text = _rejected_on(deliver(message("email", content=body + "a")), "content", assert_error)
     assert "100001" in text
@@ -156,7 +156,11 @@ def test_sms_details_report_encoding_and_segments(
 ) -> None:
     response = deliver(message("sms", content=content))
     assert response.status_code == 200
-    assert response.get_json()["details"] == {"encoding": encoding, "segments": segments}
+    assert response.get_json()["details"] == {
+        "encoding": encoding,
+        "segments": segments,
+        "provider": "simulator",
+    }
 
 
 @pytest.mark.parametrize(
@@ -180,7 +184,11 @@ def test_sms_title_is_not_part_of_the_message(
 ) -> None:
     response = deliver(message("sms", title="ж" * 5000, content="a" * 160))
     assert response.status_code == 200
-    assert response.get_json()["details"] == {"encoding": "GSM-7", "segments": 1}
+    assert response.get_json()["details"] == {
+        "encoding": "GSM-7",
+        "segments": 1,
+        "provider": "simulator",
+    }
 
 
 # --- push --------------------------------------------------------------------------------
@@ -217,7 +225,7 @@ def test_push_payload_of_4096_bytes_is_sent_and_4097_is_422(
 
     response = deliver(message("push", title="T", content=content))
     assert response.status_code == 200
-    assert response.get_json()["details"] == {"payload_bytes": 4096}
+    assert response.get_json()["details"] == {"payload_bytes": 4096, "provider": "simulator"}
 
     text = _rejected_on(
         deliver(message("push", title="T", content=content + "a")), "content", assert_error
@@ -230,7 +238,8 @@ def test_push_title_is_optional(client: Any, message: Callable[..., dict]) -> No
     response = client.post("/deliver", json=body)
     assert response.status_code == 200
     assert response.get_json()["details"] == {
-        "payload_bytes": len('{"title":"","body":"You have mail"}')
+        "payload_bytes": len('{"title":"","body":"You have mail"}'),
+        "provider": "simulator",
     }
 
 

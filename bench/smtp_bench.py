@@ -1,0 +1,277 @@
+"""Benchmark the delivery service sending real email over SMTP, with one and three workers.
+
+    .venv/bin/python bench/smtp_bench.py                 # 3 x 15 s per setup
+    .venv/bin/python bench/smtp_bench.py --duration 5 --repeat 1   # a short run
+
+A local SMTP server (aiosmtpd, plain SMTP, in this process's thread) takes every
+message and counts it. For each setup the delivery service runs under gunicorn
+(gevent) on a free 127.0.0.1 port with ``EMAIL_PROVIDER=smtp`` pointed at it:
+
+- ``1 worker, memory``: one worker, the in-process idempotency store (the default);
+- ``1 worker, redis`` and ``3 workers, redis``: ``DELIVERY_IDEMPOTENCY_URL`` on the
+  local Redis (a key prefix of this run, deleted afterwards).
+
+``wrk`` then POSTs /deliver with a distinct idempotency key and recipient per
+request (a Lua script) at ``--connections`` for ``--duration`` seconds, after a
+2 s warm-up. The table shows deliveries per second (median of ``--repeat`` runs),
+latency percentiles, non-2xx answers, and whether the SMTP server received exactly
+one message per 200. Needs ``wrk`` and Redis on 127.0.0.1:6379. Every process
+started here is stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+import requests
+from aiosmtpd.controller import Controller
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS = REPO_ROOT / "bench" / "results" / "smtp.md"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+LOG_DIR = Path(tempfile.gettempdir()) / f"smtp-bench-{os.getpid()}"
+
+WRK_SCRIPT = """
+local thread_id = 0
+local counter = 0
+setup = function(thread)
+  thread_id = thread_id + 1
+  thread:set("tid", thread_id)
+end
+request = function()
+  counter = counter + 1
+  local id = RUN .. "-" .. tid .. "-" .. counter
+  local body = '{"channel":"email","target":"user' .. counter .. '@example.com",' ..
+    '"title":"Bench","content":"Hello from the SMTP bench.","idempotency_key":"' .. id .. '"}'
+  return wrk.format("POST", "/deliver", {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+class Counter:
+    """aiosmtpd handler that counts accepted messages."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
+        self.messages += 1
+        return "250 2.0.0 Ok: queued"
+
+
+@dataclass
+class Result:
+    setup: str
+    rates: list[float]
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    requests: int
+    smtp_messages: int
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stop(process: subprocess.Popen, grace: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace``; only this process, by its PID."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@contextlib.contextmanager
+def delivery_service(smtp_port: int, workers: int, redis_prefix: str | None) -> Iterator[str]:
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DELIVERY_", "SMTP_", "EMAIL_", "SMS_", "PUSH_"))
+    }
+    env |= {
+        "DELIVERY_BIND": f"127.0.0.1:{port}",
+        "DELIVERY_WORKERS": str(workers),
+        "DELIVERY_LOG_LEVEL": "warning",
+        "EMAIL_PROVIDER": "smtp",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "SMTP_SECURITY": "none",
+        "EMAIL_FROM": "Bench <bench@notifier.test>",
+    }
+    if redis_prefix:
+        env |= {"DELIVERY_IDEMPOTENCY_URL": REDIS_URL, "DELIVERY_IDEMPOTENCY_PREFIX": redis_prefix}
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = LOG_DIR / f"gunicorn-{workers}-{port}.log"
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "delivery/gunicorn.conf.py"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {log}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the delivery service did not start; see {log}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        stop(process)
+
+
+def wrk_script() -> Path:
+    """A Lua script whose keys no other run uses (a repeated key would be a cheap replay)."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    script = LOG_DIR / f"wrk-{uuid.uuid4().hex}.lua"
+    script.write_text(f'RUN = "{uuid.uuid4().hex}"\n' + WRK_SCRIPT)
+    return script
+
+
+def run_wrk(url: str, script: Path, connections: int, duration: int) -> dict[str, float]:
+    """One wrk run; requests/s, latency percentiles, non-2xx count, requests."""
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
+    ).stdout
+
+    def latency(pct: str) -> float:
+        match = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+def measure(setup: str, workers: int, use_redis: bool, args, smtp: Counter, port: int) -> Result:
+    prefix = f"smtp-bench-{uuid.uuid4().hex}:" if use_redis else None
+    rates, p50s, p99s, non_2xx, total, messages = [], [], [], 0, 0, 0
+    try:
+        with delivery_service(port, workers, prefix) as url:
+            for repeat in range(args.repeat):
+                run_wrk(url, wrk_script(), args.connections, 2)  # warm-up: connections, pools
+                before = smtp.messages
+                result = run_wrk(url, wrk_script(), args.connections, args.duration)
+                time.sleep(0.5)  # the last replies' messages
+                rates.append(result["rate"])
+                p50s.append(result["p50"])
+                p99s.append(result["p99"])
+                non_2xx += int(result["non_2xx"])
+                total += int(result["requests"])
+                messages += smtp.messages - before
+                print(f"  {setup} run {repeat + 1}: {result['rate']:.0f} deliveries/s", flush=True)
+    finally:
+        if prefix:
+            client = redis.Redis.from_url(REDIS_URL)
+            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+            for start in range(0, len(keys), 1000):
+                client.delete(*keys[start : start + 1000])
+            client.close()
+    return Result(
+        setup, rates, statistics.median(p50s), statistics.median(p99s), non_2xx, total, messages
+    )
+
+
+def table(results: list[Result], args) -> str:
+    base = statistics.median(results[0].rates)
+    lines = [
+        f"SMTP delivery bench: wrk -t2 -c{args.connections} -d{args.duration}s, "
+        f"{args.repeat} run(s) per setup, median shown; {platform.node()}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end.",
+        "",
+        "| setup | deliveries/s | vs 1 worker | p50 ms | p99 ms | non-2xx | "
+        "emails received / requests |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        rate = statistics.median(result.rates)
+        lines.append(
+            f"| {result.setup} | {rate:.0f} | {rate / base:.2f}x | {result.p50_ms:.1f} | "
+            f"{result.p99_ms:.1f} | {result.non_2xx} | {result.smtp_messages} / "
+            f"{result.requests} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+
+    redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    smtp = Counter()
+    port = free_port()
+    controller = Controller(smtp, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        results = [
+            measure("1 worker, memory", 1, False, args, smtp, port),
+            measure("1 worker, redis", 1, True, args, smtp, port),
+            measure("3 workers, redis", 3, True, args, smtp, port),
+        ]
+    finally:
+        controller.stop()
+    report = table(results, args)
+    print("\n" + report)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(report + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

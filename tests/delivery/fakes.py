@@ -1,0 +1,280 @@
+"""Real servers for the provider tests, all on 127.0.0.1: SMTP (aiosmtpd) and HTTP fakes.
+
+- :class:`SmtpServer`: aiosmtpd in its own thread, optionally with STARTTLS or
+  implicit TLS on a certificate of a throw-away CA (trustme) and AUTH. Recipients
+  steer its replies: ``refuse@`` 550, ``later@`` 451, ``drop@`` closes the
+  connection instead of answering, ``garbage@`` answers a line that is no SMTP
+  reply, ``hang@`` answers nothing for a while. Every accepted message is kept.
+- :class:`HttpFake`: a werkzeug server whose answer a test sets with ``respond``;
+  it keeps every request it got.
+- :class:`RawFake`: a TCP server that answers every connection with fixed bytes
+  and closes it (not HTTP, or HTTP cut off mid-reply).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import itertools
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from flask import Flask, request
+from werkzeug.serving import make_server
+
+USERNAME = "notifier"
+PASSWORD = "correct horse battery staple"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Received:
+    """One message the SMTP server accepted."""
+
+    session: int
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return email.message_from_bytes(self.data, policy=email.policy.default)
+
+
+@dataclass
+class _Handler:
+    """aiosmtpd hooks: replies steered by the recipient's local part."""
+
+    received: list[Received] = field(default_factory=list)
+    connections: list[Any] = field(default_factory=list)
+    data_delay_s: float = 0.0
+    release: asyncio.Event | None = None
+    _numbers: itertools.count = field(default_factory=itertools.count)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        if not hasattr(session, "number"):
+            session.number = next(self._numbers)
+            self.connections.append(server)
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0]
+        if local == "refuse":
+            return "550 5.1.1 <refuse@example.com>: Recipient address rejected"
+        if local == "later":
+            return "451 4.3.0 Mailbox temporarily unavailable"
+        if local == "drop":
+            server.transport.close()
+            return "250 never seen"
+        if local == "garbage":
+            return "I am not an SMTP server"
+        if local == "hang":
+            await asyncio.sleep(3)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.data_delay_s:
+            await asyncio.sleep(self.data_delay_s)
+        self.received.append(
+            Received(session.number, envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+        )
+        return "250 2.0.0 Ok: queued"
+
+
+def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        USERNAME.encode(),
+        PASSWORD.encode(),
+    )
+    return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
+
+
+class SmtpServer:
+    """A real SMTP server on 127.0.0.1 (``security``: ``starttls``, ``ssl`` or ``none``)."""
+
+    def __init__(self, tmp: Path, *, security: str = "starttls", auth: bool = True) -> None:
+        self.security = security
+        self.port = free_port()
+        self.handler = _Handler()
+        self.ca = trustme.CA()
+        self.ca_file = tmp / "smtp-ca.pem"
+        self.ca.cert_pem.write_to_path(str(self.ca_file))
+        self._auth = auth
+        self._controller: Controller | None = None
+
+    def _server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        return context
+
+    def start(self) -> SmtpServer:
+        kwargs: dict[str, Any] = {"hostname": "127.0.0.1", "port": self.port}
+        if self.security == "starttls":
+            kwargs |= {"tls_context": self._server_context(), "require_starttls": True}
+        elif self.security == "ssl":
+            kwargs |= {"ssl_context": self._server_context()}
+        if self._auth:
+            kwargs |= {
+                "authenticator": _authenticate,
+                "auth_required": True,
+                # With implicit TLS aiosmtpd cannot tell that the socket is TLS.
+                "auth_require_tls": self.security == "starttls",
+            }
+        self._controller = Controller(self.handler, **kwargs)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self.drop_connections()
+            self._controller.stop()
+            self._controller = None
+
+    def drop_connections(self) -> None:
+        """Close every client connection from the server's side (as a restart would)."""
+        loop = self._controller.loop
+        done = threading.Event()
+
+        def _close() -> None:
+            for server in self.handler.connections:
+                if server.transport is not None:
+                    server.transport.close()
+            done.set()
+
+        loop.call_soon_threadsafe(_close)
+        done.wait(5)
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    def settings(self, **overrides: Any) -> dict[str, Any]:
+        """The delivery app's settings for sending through this server."""
+        settings = {
+            "EMAIL_PROVIDER": "smtp",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.port),
+            "SMTP_SECURITY": self.security,
+            "SMTP_CA_FILE": str(self.ca_file),
+            "SMTP_TIMEOUT_S": "2",
+            "EMAIL_FROM": "Notifier <no-reply@notifier.test>",
+            "SMTP_USERNAME": USERNAME if self._auth else "",
+            "SMTP_PASSWORD": PASSWORD if self._auth else "",
+        }
+        return {**settings, **overrides}
+
+
+# --- HTTP --------------------------------------------------------------------------------
+
+
+@dataclass
+class Seen:
+    """One request an HTTP fake got."""
+
+    path: str
+    form: dict[str, str]
+    json: Any
+    headers: dict[str, str]
+
+
+Reply = tuple[int, Any, dict[str, str]]
+
+
+class HttpFake:
+    """A werkzeug server on 127.0.0.1 answering every POST with ``respond(seen)``."""
+
+    def __init__(self) -> None:
+        self.requests: list[Seen] = []
+        self.respond: Callable[[Seen], Reply] = lambda seen: (500, {}, {})
+        self.release = threading.Event()  # set at stop: frees handlers that hang
+        app = Flask("http-fake")
+
+        @app.post("/<path:path>")
+        def answer(path: str):
+            seen = Seen(
+                "/" + path,
+                request.form.to_dict(),
+                request.get_json(silent=True),
+                dict(request.headers),
+            )
+            self.requests.append(seen)
+            status, body, headers = self.respond(seen)
+            if body == "HANG":
+                self.release.wait(10)
+                return "", 504
+            return (body, status, headers)
+
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def start(self) -> HttpFake:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+class RawFake:
+    """Answers every TCP connection with ``reply`` once the request headers arrived, then closes."""
+
+    def __init__(self, reply: bytes) -> None:
+        self.reply = reply
+        self.connections = 0
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                self.connections += 1
+                connection.settimeout(2)
+                data = b""
+                try:
+                    while b"\r\n\r\n" not in data:
+                        chunk = connection.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    connection.sendall(self.reply)
+                except OSError:
+                    pass
+
+    def start(self) -> RawFake:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._sock.close()
