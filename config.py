@@ -141,6 +141,12 @@ class BaseConfig:
     DELIVERY_BATCH_SIZE = _env_int("DELIVERY_BATCH_SIZE", 64)
     DELIVERY_POLL_INTERVAL_S = _env_float("DELIVERY_POLL_INTERVAL_S", 1.0)
 
+    # Metrics and logs (notifier/observability): /metrics and its hooks exist only with a token.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    WORKER_METRICS_PORT = _env_int("WORKER_METRICS_PORT", 0)
+    WORKER_METRICS_HOST = os.environ.get("WORKER_METRICS_HOST", "0.0.0.0")  # noqa: S104
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+
     API_TITLE = "Notifier"
     API_VERSION = "1.0"
     OPENAPI_VERSION = "3.0.3"
@@ -180,6 +186,8 @@ class TestConfig(BaseConfig):
     # Port 9 (discard) on loopback: a delivery call that nobody mocked fails loudly.
     DELIVERY_SERVICE_URL = "http://127.0.0.1:9"
     DELIVERY_TIMEOUT_S = 2.0
+    # Metrics on, as in production with a token: every test runs through the hooks.
+    METRICS_TOKEN = "test-metrics-token"  # noqa: S105 (tests only)
 
 
 class DeliveryConfig:
@@ -190,6 +198,8 @@ class DeliveryConfig:
     DELIVERY_SIMULATOR_HOOKS = _env_bool("DELIVERY_SIMULATOR_HOOKS", True)
     DELIVERY_FAILURE_RATE = _env_float("DELIVERY_FAILURE_RATE", 0.0)
     DELIVERY_LATENCY_MS = _env_int("DELIVERY_LATENCY_MS", 0)
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 
     API_TITLE = "Notifier delivery service"
     API_VERSION = "1.0"

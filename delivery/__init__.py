@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from config import DeliveryConfig
 from delivery.extensions import DeliveryApi
 from delivery.idempotency import IdempotencyStore
+from notifier.observability.hooks import register_observability
 
 __all__ = ["create_app"]
 
@@ -36,6 +37,7 @@ def create_app(config_object: object | None = None) -> Flask:
     for key, value in _DEFAULTS.items():
         app.config.setdefault(key, value)
     _check_config(app)
+    register_observability(app, "delivery")
     register_extensions(app)
     register_request_limits(app)
     register_docs_assets(app)

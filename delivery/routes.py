@@ -32,6 +32,7 @@ from delivery.extensions import Blueprint
 from delivery.idempotency import IdempotencyStore
 from delivery.simulator import apply_latency, decide
 from notifier.channels import CHANNELS
+from notifier.observability.metrics import delivery_outcome, record_delivery_request
 
 STORE_EXTENSION = "delivery_idempotency"
 
@@ -194,6 +195,7 @@ class Deliver(MethodView):
             message["idempotency_key"],
             lambda: decide(message, hooks_enabled=hooks_enabled, failure_rate=failure_rate),
         )
+        record_delivery_request(message["channel"], "simulator", delivery_outcome(answer.status))
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         if answer.status == 200:
             return answer.body, headers
