@@ -82,9 +82,11 @@ def _async_commit_bind(url: str) -> dict:
 
 
 def _engine_options(url: str) -> dict:
+    # hide_parameters: an error's text (and a log line quoting it) never holds a statement's
+    # values: password hashes, token ids, addresses.
     if url.startswith("sqlite"):
         # SQLite: wait for the writer lock instead of failing with "database is locked".
-        return {"connect_args": {"timeout": 30}}
+        return {"connect_args": {"timeout": 30}, "hide_parameters": True}
     # No pre-ping: it cost a round trip on every request (15 % of a GET in the
     # profile). A connection that died with the server fails its query instead;
     # the pool drops it and the request answers 503 (see errors.py).
@@ -92,6 +94,7 @@ def _engine_options(url: str) -> dict:
         "pool_size": _env_int("DB_POOL_SIZE", 5),
         "max_overflow": _env_int("DB_MAX_OVERFLOW", 5),
         "pool_recycle": 1800,
+        "hide_parameters": True,
     }
 
 

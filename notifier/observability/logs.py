@@ -36,6 +36,10 @@ LOG_FORMATS = ("text", "json")
 REQUEST_ID_ENVIRON_KEY = "notifier.request_id"
 HANDLER_NAME = "notifier"
 
+# Loggers kept quiet whatever LOG_LEVEL says. SQLAlchemy's engine logs every statement's
+# parameters at INFO and every row at DEBUG: password hashes, token ids, addresses.
+QUIET_LOGGERS = {"sqlalchemy.engine": logging.WARNING}
+
 _base_factory = logging.getLogRecordFactory()
 
 
@@ -116,15 +120,18 @@ def configure_logging(
 ) -> logging.Handler | None:
     """Set up this process's logging; return the handler added, if one was.
 
-    The record factory is always installed. A handler on the root logger is
-    added only when the root has none (a host such as pytest, or a caller that
-    configured logging itself, keeps its own) or when `stream` is given; it
+    The record factory is always installed and `QUIET_LOGGERS` are set. A
+    handler on the root logger is added only when the root has none (a host such
+    as pytest, or a caller that configured logging itself, keeps its own) or
+    when `stream` is given; it
     replaces a handler this function added before. Flask's default handler on
     `app.logger` is removed when ours is there, so that app lines are not
     written twice. `LOG_FORMAT` and `LOG_LEVEL` come from `app.config`, else
     from the environment.
     """
     install_record_factory()
+    for name, quiet_level in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(quiet_level)
     config = getattr(app, "config", {})
     log_format = log_format or config.get("LOG_FORMAT") or os.environ.get("LOG_FORMAT") or "text"
     level = (level or config.get("LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO").upper()
