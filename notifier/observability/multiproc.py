@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
-_CREATED_ENV = "NOTIFIER_MULTIPROC_DIR_CREATED"
+CREATED_ENV = "NOTIFIER_MULTIPROC_DIR_CREATED"
 
 
 def prepare_multiproc_dir() -> str | None:
@@ -34,7 +34,7 @@ def prepare_multiproc_dir() -> str | None:
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (memory-backed)
         directory = tempfile.mkdtemp(prefix="notifier-metrics-", dir=base)
         os.environ[ENV] = directory
-        os.environ[_CREATED_ENV] = directory
+        os.environ[CREATED_ENV] = directory
     Path(directory).mkdir(parents=True, exist_ok=True)
     return directory
 
@@ -59,6 +59,6 @@ def mark_worker_dead(pid: int) -> None:
 
 def remove_multiproc_dir() -> None:
     """`on_exit`: remove the directory if we created it."""
-    directory = os.environ.get(_CREATED_ENV)
+    directory = os.environ.get(CREATED_ENV)
     if directory and directory == os.environ.get(ENV):
         shutil.rmtree(directory, ignore_errors=True)

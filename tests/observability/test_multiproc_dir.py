@@ -5,19 +5,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from notifier.observability import multiproc
 
 
-def test_nothing_without_a_token(monkeypatch):
-    monkeypatch.delenv("METRICS_TOKEN", raising=False)
-    monkeypatch.delenv(multiproc.ENV, raising=False)
+@pytest.fixture(autouse=True)
+def _restored_environment(monkeypatch):
+    """prepare_multiproc_dir writes os.environ; setenv makes monkeypatch restore it."""
+    for name in (multiproc.ENV, multiproc.CREATED_ENV, "METRICS_TOKEN"):
+        monkeypatch.setenv(name, "")
+
+
+def test_nothing_without_a_token():
     assert multiproc.prepare_multiproc_dir() is None
-    assert multiproc.ENV not in os.environ
+    assert os.environ[multiproc.ENV] == ""
 
 
 def test_a_private_directory_is_made_and_removed(monkeypatch):
     monkeypatch.setenv("METRICS_TOKEN", "t")
-    monkeypatch.delenv(multiproc.ENV, raising=False)
     directory = Path(multiproc.prepare_multiproc_dir())
     try:
         assert directory.is_dir() and os.environ[multiproc.ENV] == str(directory)
