@@ -13,6 +13,7 @@ import os
 import signal
 from datetime import datetime
 from types import FrameType
+from wsgiref.simple_server import WSGIServer
 
 import click
 from flask import current_app
@@ -31,11 +32,11 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("notifier").setLevel(level)
 
 
-def _start_metrics_server(engine: Engine) -> None:
+def _start_metrics_server(engine: Engine) -> WSGIServer | None:
     """`GET /metrics` on WORKER_METRICS_PORT; the queue gauges are measured at each scrape."""
     config = current_app.config
     if not config.get("WORKER_METRICS_PORT"):
-        return
+        return None
     from notifier.notifications.models import Notification
     from notifier.observability.exposition import start_worker_metrics_server
     from notifier.observability.metrics import due_queue_stats, set_queue_gauges
@@ -45,7 +46,7 @@ def _start_metrics_server(engine: Engine) -> None:
     def refresh_queue_gauges() -> None:
         set_queue_gauges(*due_queue_stats(engine, table, "pending", utcnow()))
 
-    start_worker_metrics_server(
+    return start_worker_metrics_server(
         int(config["WORKER_METRICS_PORT"]),
         config.get("METRICS_TOKEN") or "",
         host=config.get("WORKER_METRICS_HOST") or "0.0.0.0",  # noqa: S104
@@ -93,7 +94,7 @@ def worker(
     from notifier.worker.dispatcher import Dispatcher, Settings
 
     _configure_logging(log_level.upper())
-    _start_metrics_server(db.engine)
+    metrics_server = _start_metrics_server(db.engine)
     settings = Settings.from_config(
         current_app.config,
         concurrency=concurrency,
@@ -124,4 +125,7 @@ def worker(
     try:
         dispatcher.run(once=once)
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
+            metrics_server.server_close()
         db.engine.dispose()
