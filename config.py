@@ -82,9 +82,11 @@ def _async_commit_bind(url: str) -> dict:
 
 
 def _engine_options(url: str) -> dict:
+    # hide_parameters: an error's text (and a log line quoting it) never holds a statement's
+    # values: password hashes, token ids, addresses.
     if url.startswith("sqlite"):
         # SQLite: wait for the writer lock instead of failing with "database is locked".
-        return {"connect_args": {"timeout": 30}}
+        return {"connect_args": {"timeout": 30}, "hide_parameters": True}
     # No pre-ping: it cost a round trip on every request (15 % of a GET in the
     # profile). A connection that died with the server fails its query instead;
     # the pool drops it and the request answers 503 (see errors.py).
@@ -92,6 +94,7 @@ def _engine_options(url: str) -> dict:
         "pool_size": _env_int("DB_POOL_SIZE", 5),
         "max_overflow": _env_int("DB_MAX_OVERFLOW", 5),
         "pool_recycle": 1800,
+        "hide_parameters": True,
     }
 
 
@@ -139,6 +142,12 @@ class BaseConfig:
     DELIVERY_BATCH_SIZE = _env_int("DELIVERY_BATCH_SIZE", 64)
     DELIVERY_POLL_INTERVAL_S = _env_float("DELIVERY_POLL_INTERVAL_S", 1.0)
 
+    # Metrics and logs (notifier/observability): /metrics and its hooks exist only with a token.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    WORKER_METRICS_PORT = _env_int("WORKER_METRICS_PORT", 0)
+    WORKER_METRICS_HOST = os.environ.get("WORKER_METRICS_HOST", "0.0.0.0")  # noqa: S104
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+
     API_TITLE = "Notifier"
     API_VERSION = "1.0"
     OPENAPI_VERSION = "3.0.3"
@@ -178,6 +187,8 @@ class TestConfig(BaseConfig):
     # Port 9 (discard) on loopback: a delivery call that nobody mocked fails loudly.
     DELIVERY_SERVICE_URL = "http://127.0.0.1:9"
     DELIVERY_TIMEOUT_S = 2.0
+    # Metrics on, as in production with a token: every test runs through the hooks.
+    METRICS_TOKEN = "test-metrics-token"  # noqa: S105 (tests only)
 
 
 class DeliveryConfig:
@@ -188,6 +199,8 @@ class DeliveryConfig:
     DELIVERY_SIMULATOR_HOOKS = _env_bool("DELIVERY_SIMULATOR_HOOKS", True)
     DELIVERY_FAILURE_RATE = _env_float("DELIVERY_FAILURE_RATE", 0.0)
     DELIVERY_LATENCY_MS = _env_int("DELIVERY_LATENCY_MS", 0)
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 
     # Idempotency memory: unset, per process; redis://… shares it between workers and hosts.
     DELIVERY_IDEMPOTENCY_URL = os.environ.get("DELIVERY_IDEMPOTENCY_URL", "")

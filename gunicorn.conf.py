@@ -8,6 +8,12 @@ keeps the CPUs busy without thread contention on the GIL.
 import multiprocessing
 import os
 
+from notifier.observability import multiproc
+
+# Metrics of all workers summed (only with METRICS_TOKEN): the directory must be in the
+# environment before a worker imports prometheus_client. See notifier/observability/multiproc.py.
+multiproc.prepare_multiproc_dir()
+
 bind = os.environ.get("API_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "sync"
@@ -17,7 +23,13 @@ keepalive = 5
 max_requests = 10_000
 max_requests_jitter = 1_000
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+# gunicorn's default format, and the request id the API answered with.
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
+)
 errorlog = "-"
+# JSON lines with LOG_FORMAT=json, and the request id on access lines.
+logger_class = "notifier.observability.gunicorn_logging.Logger"
 # gunicorn 27 opens a control socket at one fixed path per user; two servers on
 # one host (API and delivery, or the benchmark's floor app) would fight over it.
 control_socket_disable = True
@@ -58,3 +70,15 @@ def post_worker_init(worker) -> None:
 
     gc.collect()
     gc.freeze()
+
+
+def on_starting(server) -> None:
+    multiproc.clear_multiproc_dir()
+
+
+def child_exit(server, worker) -> None:
+    multiproc.mark_worker_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    multiproc.remove_multiproc_dir()

@@ -16,6 +16,7 @@ from config import DeliveryConfig
 from delivery.extensions import DeliveryApi
 from delivery.idempotency import make_store
 from delivery.providers import register_providers
+from notifier.observability.hooks import register_observability
 
 __all__ = ["create_app"]
 
@@ -37,6 +38,7 @@ def create_app(config_object: object | None = None) -> Flask:
     for key, value in _DEFAULTS.items():
         app.config.setdefault(key, value)
     _check_config(app)
+    register_observability(app, "delivery")
     register_extensions(app)
     register_providers(app)
     register_request_limits(app)

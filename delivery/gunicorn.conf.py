@@ -5,7 +5,8 @@
 The gevent worker runs each request in a greenlet, so the simulated latency
 (``time.sleep``, patched by gevent) lets the worker serve others meanwhile. Gunicorn
 monkey-patches in each worker before it loads the app; this file runs in the
-master and imports only ``os``, so nothing is imported unpatched.
+master and imports only ``os`` and :mod:`notifier.observability.multiproc` (standard
+library only), so nothing is imported unpatched.
 
 One worker process by default, deliberately: without ``DELIVERY_IDEMPOTENCY_URL``
 the idempotency store and the ``/stats`` counters live in process memory, so with
@@ -23,6 +24,11 @@ Environment: ``DELIVERY_BIND`` (else ``0.0.0.0:$PORT``, ``PORT`` default 8001),
 
 import os
 
+from notifier.observability import multiproc
+
+# Metrics of all workers summed (only with METRICS_TOKEN); see the API's gunicorn.conf.py.
+multiproc.prepare_multiproc_dir()
+
 # All interfaces on purpose: the service runs in a container behind compose's network.
 bind = os.environ.get("DELIVERY_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8001')}"
 wsgi_app = "delivery:create_app()"
@@ -34,7 +40,21 @@ graceful_timeout = 10
 keepalive = 5
 accesslog = os.environ.get("DELIVERY_ACCESS_LOG") or None
 errorlog = "-"
+# JSON lines with LOG_FORMAT=json.
+logger_class = "notifier.observability.gunicorn_logging.Logger"
 # Gunicorn 25.1+ opens a control socket at one fixed per-user path by default; a second
 # gunicorn on the host (the API) would take it over. Nothing here uses it.
 control_socket_disable = True
 loglevel = os.environ.get("DELIVERY_LOG_LEVEL", "info")
+
+
+def on_starting(server) -> None:
+    multiproc.clear_multiproc_dir()
+
+
+def child_exit(server, worker) -> None:
+    multiproc.mark_worker_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    multiproc.remove_multiproc_dir()

@@ -33,6 +33,7 @@ from delivery.idempotency import IdempotencyStore
 from delivery.providers import gateway
 from delivery.simulator import apply_latency
 from notifier.channels import CHANNELS
+from notifier.observability.metrics import delivery_outcome, record_delivery_request
 
 STORE_EXTENSION = "delivery_idempotency"
 
@@ -203,6 +204,8 @@ class Deliver(MethodView):
         answer, replayed = idempotency_store().resolve(
             message["idempotency_key"], lambda: gateway().deliver(message)
         )
+        provider = gateway().provider_for(message).name
+        record_delivery_request(message["channel"], provider, delivery_outcome(answer.status))
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         if answer.status == 200:
             return answer.body, headers

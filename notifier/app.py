@@ -15,6 +15,8 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, ValidationError
 
+from notifier.observability.hooks import register_observability
+
 MIN_SECRET_BYTES = 32
 MAX_ID = 2**63 - 1
 
@@ -43,6 +45,7 @@ def create_app(config_object=None) -> Flask:
     app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.from_object(config_object)
     check_secret(app)
+    register_observability(app, "api")
     app.url_map.strict_slashes = False
     app.url_map.converters["id"] = IdConverter
     register_body_limit(app)

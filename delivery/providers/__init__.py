@@ -94,7 +94,7 @@ class Gateway:
             content=message["content"],
             details=checked.details,
         )
-        provider = self.simulator if message.get("sandbox") else self.providers[channel]
+        provider = self.provider_for(message)
         try:
             return provider.send(delivery)
         except Exception:
@@ -104,6 +104,10 @@ class Gateway:
             return unavailable(
                 f"The {provider.name} provider failed unexpectedly; try again later."
             )
+
+    def provider_for(self, message: Mapping[str, Any]) -> Provider:
+        """The simulator for a sandbox message, else the channel's provider."""
+        return self.simulator if message.get("sandbox") else self.providers[message["channel"]]
 
     def close(self) -> None:
         """Release every provider's connections."""

@@ -11,26 +11,47 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 from datetime import datetime
 from types import FrameType
+from wsgiref.simple_server import WSGIServer
 
 import click
 from flask import current_app
+from sqlalchemy.engine import Engine
+
+from notifier.database import utcnow
+from notifier.observability.logs import configure_logging
 
 log = logging.getLogger("notifier.worker")
 
 
 def _configure_logging(level: str) -> None:
-    """Log to stderr unless the host (gunicorn, a test) already set logging up."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=level,
-            stream=sys.stderr,
-            format="%(asctime)s %(levelname)s [worker %(process)d] %(name)s: %(message)s",
-        )
+    """Log to stderr (text, or JSON with LOG_FORMAT=json) unless the host (a test)
+    already set logging up."""
+    configure_logging(current_app, level=level)
     logging.getLogger("notifier").setLevel(level)
+
+
+def _start_metrics_server(engine: Engine) -> WSGIServer | None:
+    """`GET /metrics` on WORKER_METRICS_PORT; the queue gauges are measured at each scrape."""
+    config = current_app.config
+    if not config.get("WORKER_METRICS_PORT"):
+        return None
+    from notifier.notifications.models import Notification
+    from notifier.observability.exposition import start_worker_metrics_server
+    from notifier.observability.metrics import due_queue_stats, set_queue_gauges
+
+    table = Notification.__table__
+
+    def refresh_queue_gauges() -> None:
+        set_queue_gauges(*due_queue_stats(engine, table, "pending", utcnow()))
+
+    return start_worker_metrics_server(
+        int(config["WORKER_METRICS_PORT"]),
+        config.get("METRICS_TOKEN") or "",
+        host=config.get("WORKER_METRICS_HOST") or "0.0.0.0",  # noqa: S104
+        before_scrape=refresh_queue_gauges,
+    )
 
 
 @click.command("worker")
@@ -73,6 +94,7 @@ def worker(
     from notifier.worker.dispatcher import Dispatcher, Settings
 
     _configure_logging(log_level.upper())
+    metrics_server = _start_metrics_server(db.engine)
     settings = Settings.from_config(
         current_app.config,
         concurrency=concurrency,
@@ -103,4 +125,7 @@ def worker(
     try:
         dispatcher.run(once=once)
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
+            metrics_server.server_close()
         db.engine.dispose()

@@ -42,6 +42,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from notifier.database import UTCDateTime, utcnow
 from notifier.notifications.models import DeliveryAttempt, Notification
+from notifier.observability.logs import notification_context
+from notifier.observability.metrics import record_delivery
 from notifier.worker.client import DeliveryClient, DeliveryRequest, DeliveryResult
 from notifier.worker.wakeup import Waiter
 
@@ -468,14 +470,15 @@ class Dispatcher:
     def send(self, claim: Claim) -> DeliveryResult:
         """Call the delivery service for one claim; never raises."""
         started_at = utcnow()
-        try:
-            return self.client.deliver(claim.request)
-        except Exception as error:
-            # A poison notification (unsendable data, or a bug): it must not take the
-            # others down. It is retried with backoff like an outage, and fails for good
-            # once its attempts are used up.
-            log.exception("notification %s: could not be sent", claim.id)
-            return _internal_error(error, started_at)
+        with notification_context(claim.id):
+            try:
+                return self.client.deliver(claim.request)
+            except Exception as error:
+                # A poison notification (unsendable data, or a bug): it must not take the
+                # others down. It is retried with backoff like an outage, and fails for good
+                # once its attempts are used up.
+                log.exception("notification %s: could not be sent", claim.id)
+                return _internal_error(error, started_at)
 
     def record(self, claim: Claim, result: DeliveryResult, now: datetime | None = None) -> bool:
         """Write one attempt's result; False when it was dropped (see `record_many`)."""
@@ -531,6 +534,7 @@ class Dispatcher:
             )
         done = []
         for (claim, result), value in zip(outcomes, values, strict=True):
+            record_delivery(claim.request.channel, result.outcome, result.duration_ms / 1000)
             ok = (claim.id, claim.version) in applied
             done.append(ok)
             if ok:

@@ -1,4 +1,5 @@
-"""Structure: the delivery service imports nothing from ``notifier`` except ``notifier.channels``.
+"""Structure: the delivery service imports nothing from ``notifier`` except ``notifier.channels``
+and ``notifier.observability`` (metrics and logs, which import no app state).
 
 ``delivery`` stands in for external providers; sharing the Notification API's
 models, config or services would hide coupling that a real provider cannot have.
@@ -14,6 +15,11 @@ import pytest
 
 DELIVERY_DIR = Path(__file__).resolve().parents[2] / "delivery"
 ALLOWED = "notifier.channels"
+OBSERVABILITY = "notifier.observability"
+
+
+def _allowed(name: str) -> bool:
+    return name in (ALLOWED, OBSERVABILITY) or name.startswith(OBSERVABILITY + ".")
 
 
 def _notifier_imports(path: Path) -> list[str]:
@@ -47,8 +53,20 @@ def test_delivery_package_is_found() -> None:
 
 @pytest.mark.parametrize("path", _python_files(), ids=lambda path: path.name)
 def test_delivery_imports_only_channels_from_notifier(path: Path) -> None:
-    offending = [name for name in _notifier_imports(path) if name.split(" ")[0] != ALLOWED]
+    offending = [name for name in _notifier_imports(path) if not _allowed(name.split(" ")[0])]
     assert offending == [], f"{path.name} imports from notifier beyond {ALLOWED}: {offending}"
+
+
+def test_observability_imports_nothing_else_from_notifier() -> None:
+    """What delivery may import must not bring the API's state with it."""
+    package = DELIVERY_DIR.parent / "notifier" / "observability"
+    offending = [
+        f"{path.name}: {name}"
+        for path in sorted(package.glob("*.py"))
+        for name in _notifier_imports(path)
+        if not name.startswith(OBSERVABILITY + ".")
+    ]
+    assert offending == []
 
 
 def test_the_checker_catches_other_notifier_imports(tmp_path: Path) -> None:
@@ -63,6 +81,6 @@ def test_the_checker_catches_other_notifier_imports(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     bad = [
-        name.split(" ")[0] for name in _notifier_imports(sample) if name.split(" ")[0] != ALLOWED
+        name.split(" ")[0] for name in _notifier_imports(sample) if not _allowed(name.split(" ")[0])
     ]
     assert bad == ["notifier", "notifier.app", "notifier.extensions", "notifier.config"]

@@ -72,3 +72,38 @@ def test_a_signal_stops_the_dispatcher(app, monkeypatch):
 def test_nonsense_options_are_refused(app, option):
     result = app.test_cli_runner().invoke(args=["worker", option])
     assert result.exit_code == 2
+
+
+def test_the_worker_serves_its_metrics_while_it_runs(app, monkeypatch):
+    from datetime import timedelta
+
+    import requests
+
+    from notifier.database import utcnow
+    from tests.live_server import free_port
+    from tests.observability.scrape import AUTH, samples, value
+
+    for seconds in (90, 10):
+        NotificationFactory(next_attempt_at=utcnow() - timedelta(seconds=seconds))
+    port = free_port()
+    monkeypatch.setitem(app.config, "WORKER_METRICS_PORT", port)
+    monkeypatch.setitem(app.config, "WORKER_METRICS_HOST", "127.0.0.1")
+    scraped = []
+
+    def fake_run(self, once=False):
+        url = f"http://127.0.0.1:{port}/metrics"
+        scraped.append(requests.get(url, timeout=5).status_code)
+        scraped.append(requests.get(url, headers=AUTH, timeout=5))
+
+    monkeypatch.setattr(Dispatcher, "run", fake_run)
+    result = app.test_cli_runner().invoke(args=["worker"])
+
+    assert result.exit_code == 0, result.output
+    unauthorized, response = scraped
+    assert unauthorized == 401
+    assert response.status_code == 200
+    found = samples(response.text)
+    assert value(found, "notifier_notifications_due") == 2
+    assert value(found, "notifier_oldest_due_seconds") >= 90
+    with pytest.raises(requests.ConnectionError):  # stopped with the command
+        requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
