@@ -104,6 +104,10 @@ def check_url_host(host: str, port: int) -> None:
     if address is not None:
         check_addresses(host, [address])
         return
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        # Loopback by definition (RFC 6761), whatever this machine's resolver says.
+        raise AddressRefused(f"{host} is a loopback name; webhooks may only call public addresses.")
     try:
         addresses = resolve(host, port)
     except (OSError, UnicodeError):
