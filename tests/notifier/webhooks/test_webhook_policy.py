@@ -49,7 +49,7 @@ def test_a_lease_shorter_than_a_try_is_refused():
 
 def test_signatures_verify_with_the_official_library():
     secret, old = signing.new_secret(), signing.new_secret()
-    body = '{"type":"webhook.test","data":{"webhook_id":1}}'.encode()
+    body = b'{"type":"webhook.test","data":{"webhook_id":1}}'
     now = int(time.time())
     headers = signing.headers([secret, old], "msg_1", now, body)
     assert len(headers["webhook-signature"].split(" ")) == 2

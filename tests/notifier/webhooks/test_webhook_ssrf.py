@@ -15,7 +15,7 @@ REFUSED = {
     "link-local": ["169.254.169.254", "169.254.0.1", "fe80::1"],
     "multicast": ["224.0.0.1", "239.1.2.3", "ff02::1", "ff0e::1"],
     "reserved": ["240.0.0.1", "255.255.255.255"],
-    "unspecified": ["0.0.0.0", "::"],
+    "unspecified": ["0.0.0.0", "::"],  # noqa: S104 (refused, not bound)
     "not public": ["100.64.0.1", "192.0.2.1", "198.18.0.1", "2001:db8::1"],
     "IPv4-mapped": ["::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.0.0.1"],
     "IPv4 inside IPv6": ["64:ff9b::7f00:1", "2002:7f00:1::1", "2002:a00:1::1"],
@@ -55,7 +55,7 @@ def test_a_host_is_refused_when_any_of_its_addresses_is():
         "10.0.0.8",
         "[fe80::1]",
         "224.0.0.1",
-        "0.0.0.0",
+        "0.0.0.0",  # noqa: S104 (refused, not bound)
         "[::ffff:127.0.0.1]",
         "[::ffff:a9fe:a9fe]",
         "2130706433",  # 127.0.0.1 as one number: a name that resolves to loopback
