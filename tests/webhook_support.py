@@ -1,9 +1,10 @@
 """Webhook test support: a real HTTP receiver, the settings fixture's helper, a public URL.
 
 The receiver is a threaded `http.server` on 127.0.0.1 that records every request and
-answers as told, over HTTP/1.1 with keep-alive. `plan` holds the next answers in order (each a `Reply`), then `default` answers. Modes besides a
-plain answer: `garbage` (not HTTP), `endless` (a body that never ends), `close`
-(the connection closed without an answer), `hang` (no answer until stopped).
+answers as told, over HTTP/1.1 with keep-alive. `plan` holds the next answers in order
+(each a `Reply`), then `default` answers. Modes besides a plain answer: `garbage` (not
+HTTP), `endless` (a body that never ends), `close` (the connection closed without an
+answer), `hang` (no answer until stopped).
 """
 
 from __future__ import annotations

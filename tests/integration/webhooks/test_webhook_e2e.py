@@ -235,9 +235,7 @@ def test_disabling_or_deleting_stops_pending_deliveries(api, make_sender, receiv
     assert row.status == "failed" and "disabled" in row.error
 
 
-def test_a_name_that_resolves_to_loopback_is_not_called_at_send_time(
-    api, make_sender, receiver
-):
+def test_a_name_that_resolves_to_loopback_is_not_called_at_send_time(api, make_sender, receiver):
     # Registered while private networks were allowed; the sender's own check refuses it,
     # as it would refuse a public name whose DNS answer changed to 127.0.0.1.
     urls = [
