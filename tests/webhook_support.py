@@ -56,6 +56,8 @@ class Receiver:
         self._stopped = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
+        # A client that went away (a killed worker, a timeout) is part of the tests.
+        self._server.handle_error = lambda request, client_address: None
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
