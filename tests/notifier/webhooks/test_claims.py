@@ -71,8 +71,7 @@ def test_lock_expired_returns_rows_whose_lease_ended(api):
 def test_a_row_locked_by_another_claimer_is_skipped_not_waited_for(api):
     ids = _queue(api, 2)
     now = utcnow()
-    with db.engine.connect() as holder:
-        with holder.begin():
-            holder.execute(select(table.c.id).where(table.c.id == ids[0]).with_for_update())
-            with db.engine.begin() as connection:
-                assert [row.id for row in _claim(connection, 5, now)] == [ids[1]]
+    with db.engine.connect() as holder, holder.begin():
+        holder.execute(select(table.c.id).where(table.c.id == ids[0]).with_for_update())
+        with db.engine.begin() as connection:
+            assert [row.id for row in _claim(connection, 5, now)] == [ids[1]]
