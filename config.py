@@ -147,6 +147,17 @@ class BaseConfig:
     WORKER_METRICS_PORT = _env_int("WORKER_METRICS_PORT", 0)
     WORKER_METRICS_HOST = os.environ.get("WORKER_METRICS_HOST", "0.0.0.0")  # noqa: S104
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    # Webhooks (notifier/webhooks): see the contract's retry rules.
+    WEBHOOK_TIMEOUT_S = _env_float("WEBHOOK_TIMEOUT_S", 10.0)
+    WEBHOOK_MAX_ATTEMPTS = _env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+    WEBHOOK_BACKOFF_BASE_S = _env_float("WEBHOOK_BACKOFF_BASE_S", 5.0)
+    WEBHOOK_BACKOFF_MAX_S = _env_float("WEBHOOK_BACKOFF_MAX_S", 3600.0)
+    WEBHOOK_ALLOW_HTTP = _env_bool("WEBHOOK_ALLOW_HTTP")
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS = _env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS")
+    WEBHOOK_CONCURRENCY = _env_int("WEBHOOK_CONCURRENCY", 64)
+    WEBHOOK_LEASE_S = _env_float("WEBHOOK_LEASE_S", 60.0)
+    WEBHOOK_POLL_INTERVAL_S = _env_float("WEBHOOK_POLL_INTERVAL_S", 1.0)
+    WEBHOOK_RETENTION_DAYS = _env_int("WEBHOOK_RETENTION_DAYS", 7)
 
     API_TITLE = "Notifier"
     API_VERSION = "1.0"

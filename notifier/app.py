@@ -120,6 +120,7 @@ def register_extensions(app: Flask) -> None:
     from notifier.extensions import api, db, jwt
     from notifier.notifications import models as _notification_models  # noqa: F401
     from notifier.users import models as _user_models  # noqa: F401
+    from notifier.webhooks import models as _webhook_models  # noqa: F401
 
     db.init_app(app)
     register_migrations(app)
@@ -153,11 +154,12 @@ def register_migrations(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from notifier import auth, health, notifications, users
+    from notifier import auth, health, notifications, users, webhooks
     from notifier.extensions import api
 
     for blueprint in (health.blp, users.blp, auth.blp, notifications.blp):
         api.register_blueprint(blueprint)
+    api.register_blueprint(webhooks.blp)
 
 
 def register_docs(app: Flask) -> None:

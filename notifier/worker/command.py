@@ -91,6 +91,7 @@ def worker(
     from notifier.extensions import db
     from notifier.notifications.service import purge_idempotency_keys
     from notifier.ratelimit import purge_expired
+    from notifier.webhooks.sender import WebhookSender
     from notifier.worker.dispatcher import Dispatcher, Settings
 
     _configure_logging(log_level.upper())
@@ -105,6 +106,7 @@ def worker(
     def purge(older_than: datetime) -> int:
         try:
             purge_expired()
+            webhooks.purge_old()
             return purge_idempotency_keys(older_than)
         finally:
             db.session.remove()  # give the connection back; the loop uses Core
@@ -112,19 +114,24 @@ def worker(
     # The app's engine and pool (DB_POOL_SIZE) are enough: only the main loop and the
     # recorder thread use connections steadily; sender threads hold none.
     dispatcher = Dispatcher(db.engine, settings, purge=purge)
+    webhooks = WebhookSender.from_config(db.engine, current_app.config)  # its own threads
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("%s: finishing in-flight deliveries, then exiting", signal.Signals(signum).name)
         dispatcher.stop()
+        webhooks.stop()
         # A second signal ends the process at once.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    webhooks.start()
     try:
         dispatcher.run(once=once)
     finally:
+        webhooks.stop()
+        webhooks.join()
         if metrics_server is not None:
             metrics_server.shutdown()
             metrics_server.server_close()

@@ -44,6 +44,7 @@ from notifier.database import UTCDateTime, utcnow
 from notifier.notifications.models import DeliveryAttempt, Notification
 from notifier.observability.logs import notification_context
 from notifier.observability.metrics import record_delivery
+from notifier.webhooks.outbox import enqueue_notification_events, event_for_status
 from notifier.worker.client import DeliveryClient, DeliveryRequest, DeliveryResult
 from notifier.worker.wakeup import Waiter
 
@@ -422,6 +423,7 @@ class Dispatcher:
             )
             .returning(notifications.c.id)
         ).all()
+        exhausted_ids = [row.id for row in exhausted]
         reclaimed = connection.execute(
             update(notifications)
             .where(*still_expired, notifications.c.attempts < max_attempts)
@@ -433,6 +435,7 @@ class Dispatcher:
             )
             .returning(*self._RETURNED)
         ).all()
+        enqueue_notification_events(connection, dict.fromkeys(exhausted_ids, "notification.failed"))
         lost_attempts = []
         for notification_id in [row.id for row in exhausted] + [row.id for row in reclaimed]:
             lease_ended = lost_since[notification_id]
@@ -503,6 +506,15 @@ class Dispatcher:
             # An applied update also locks its row until commit: a concurrent delete
             # waits, so the attempt inserted below cannot lose its parent row.
             applied = self._apply_results(connection, outcomes, values, now)
+            # Webhook events, in this transaction (the lead moves this into lifecycle.py).
+            enqueue_notification_events(
+                connection,
+                {
+                    claim.id: event_for_status(value["status"])
+                    for (claim, _), value in zip(outcomes, values, strict=True)
+                    if (claim.id, claim.version) in applied
+                },
+            )
             missing = [c.id for c, _ in outcomes if (c.id, c.version) not in applied]
             existing = {c.id for c, _ in outcomes if (c.id, c.version) in applied}
             if missing:
