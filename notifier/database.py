@@ -1,77 +1,69 @@
-"""Model base, aware-UTC time and the transaction helper."""
+"""Data access: the one engine's connections and the session's transaction.
+
+One engine and one connection pool per process. Three ways through it, each
+for one kind of work:
+
+- `transaction()`: the ORM session, committed or rolled back as a unit;
+- `autocommit()`: a connection of the same pool in autocommit mode, for work
+  that is one statement (no BEGIN, no COMMIT or ROLLBACK: a third of the round
+  trips of a statement in a transaction);
+- `async_commit()`: for the few writes a crash may lose, committed without
+  waiting for the WAL flush on PostgreSQL.
+
+The model base and its types live in `notifier.base`; they are re-exported
+here because every model imports them with the data-access helpers.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Connection, DateTime, Integer, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import Connection
 
-# Stable constraint names, so that Alembic (and batch mode on SQLite) can alter them.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from notifier.base import Base, BigId, UTCDateTime, utcnow
+from notifier.extensions import db
 
-# BIGINT on PostgreSQL; SQLite only auto-increments an "INTEGER PRIMARY KEY".
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+__all__ = [
+    "Base",
+    "BigId",
+    "UTCDateTime",
+    "async_commit",
+    "autocommit",
+    "transaction",
+    "utcnow",
+]
 
 
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored in UTC and always read back timezone-aware.
+def autocommit() -> Connection:
+    """A connection of the engine in autocommit mode; use it in `with`.
 
-    PostgreSQL keeps the offset (`timestamptz`); SQLite keeps none, so values are
-    converted to UTC on the way in and marked UTC on the way out.
+    Only for work that is one statement: a SELECT that sees committed data, or
+    a single INSERT/UPDATE that is atomic on its own (its triggers run in the
+    same statement). It comes from the one pool; SQLAlchemy restores the
+    engine's isolation level when the connection goes back to it.
     """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
-class Base(DeclarativeBase):
-    """Declarative base of every model."""
+@contextmanager
+def async_commit() -> Iterator[Connection]:
+    """A connection whose writes commit without waiting for the disk, on exit.
 
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def autocommit(bind: str = "autocommit") -> Connection:
-    """A connection of an autocommit engine (a bind of config.py); use it in `with`.
-
-    No BEGIN before a statement and no COMMIT or ROLLBACK after it: a third of
-    the round trips of a statement in a transaction. Only for work that is one
-    statement: a SELECT that sees committed data, or a single INSERT/UPDATE
-    that is atomic on its own (its triggers run in the same statement).
+    For writes a database crash may lose harmlessly: the login's new session
+    (lost, its tokens are refused and the user logs in again) and the rate-limit
+    counters (lost, one more attempt gets through). Everything else keeps
+    durable commits. On PostgreSQL this is a transaction with
+    `SET LOCAL synchronous_commit TO OFF`, which the server forgets at its end;
+    SQLite has no such setting, so there it is a plain autocommit connection.
     """
-    from notifier.extensions import db
-
-    return db.engines[bind].connect()
+    with db.engine.connect() as connection:
+        if connection.dialect.name != "postgresql":
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+            return
+        with connection.begin():
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            yield connection
 
 
 @contextmanager
@@ -81,8 +73,6 @@ def transaction() -> Iterator[None]:
     Services wrap each unit of work in one of these, so a request never leaves a
     half-written row behind.
     """
-    from notifier.extensions import db
-
     try:
         yield
         db.session.commit()

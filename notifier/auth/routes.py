@@ -11,8 +11,8 @@ from flask_jwt_extended import get_jwt_identity
 from notifier.auth import service
 from notifier.auth.schemas import AccessTokenSchema, LoginSchema, TokensSchema
 from notifier.auth.tokens import token_required
-from notifier.extensions import Blueprint
 from notifier.ratelimit import count_attempt
+from notifier.web import Blueprint
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Tokens")
 

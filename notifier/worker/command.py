@@ -67,6 +67,8 @@ def worker(
     log_level: str,
 ) -> None:
     """Deliver pending notifications (stops cleanly on SIGTERM/SIGINT)."""
+    # Loaded when the command runs: the app registers this command in every
+    # process, and web workers need neither the dispatcher nor its HTTP client.
     from notifier.extensions import db
     from notifier.notifications.service import purge_idempotency_keys
     from notifier.ratelimit import DatabaseStorage

@@ -1,19 +1,27 @@
-"""Structure: the delivery service imports nothing from ``notifier`` except ``notifier.channels``.
+"""Structure: from ``notifier``, the delivery service imports channel rules and web plumbing only.
 
 ``delivery`` stands in for external providers; sharing the Notification API's
 models, config or services would hide coupling that a real provider cannot have.
-Only the pure channel rules are shared, so both sides agree on them.
+Only the pure channel rules (``notifier.channels``) are shared, so both sides
+agree on them, and the web plumbing (``notifier.web``: error shape, body limit,
+JSON parser, text fields), so both answer the same way. Neither loads an app or
+a database.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-DELIVERY_DIR = Path(__file__).resolve().parents[2] / "delivery"
-ALLOWED = "notifier.channels"
+ROOT = Path(__file__).resolve().parents[2]
+DELIVERY_DIR = ROOT / "delivery"
+ALLOWED = {"notifier.channels", "notifier.web"}
+# What those two may load in turn: the package (its create_app is lazy) and pagination.
+LOADED = {"notifier", "notifier.channels", "notifier.web", "notifier.pagination"}
 
 
 def _notifier_imports(path: Path) -> list[str]:
@@ -46,9 +54,25 @@ def test_delivery_package_is_found() -> None:
 
 
 @pytest.mark.parametrize("path", _python_files(), ids=lambda path: path.name)
-def test_delivery_imports_only_channels_from_notifier(path: Path) -> None:
-    offending = [name for name in _notifier_imports(path) if name.split(" ")[0] != ALLOWED]
+def test_delivery_imports_only_channels_and_web_from_notifier(path: Path) -> None:
+    offending = [name for name in _notifier_imports(path) if name.split(" ")[0] not in ALLOWED]
     assert offending == [], f"{path.name} imports from notifier beyond {ALLOWED}: {offending}"
+
+
+def test_the_delivery_app_loads_no_other_notifier_module() -> None:
+    """In a fresh interpreter: what the allowed modules import in turn counts too."""
+    probe = (
+        "import sys, delivery\n"
+        "delivery.create_app()\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'notifier')))\n"
+        "print('flask_sqlalchemy' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    modules, database = result.stdout.split("\n")[:2]
+    assert set(modules.split()) == LOADED
+    assert database == "False"
 
 
 def test_the_checker_catches_other_notifier_imports(tmp_path: Path) -> None:
@@ -59,10 +83,14 @@ def test_the_checker_catches_other_notifier_imports(tmp_path: Path) -> None:
         "from notifier.extensions import db\n"
         "from notifier import config, channels\n"
         "from notifier.channels import sms_segments\n"
+        "from notifier.web import Text\n"
+        "from notifier import web\n"
         "import notifier.channels as ch\n",
         encoding="utf-8",
     )
     bad = [
-        name.split(" ")[0] for name in _notifier_imports(sample) if name.split(" ")[0] != ALLOWED
+        name.split(" ")[0]
+        for name in _notifier_imports(sample)
+        if name.split(" ")[0] not in ALLOWED
     ]
     assert bad == ["notifier", "notifier.app", "notifier.extensions", "notifier.config"]

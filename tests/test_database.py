@@ -1,0 +1,79 @@
+"""notifier.database: one engine and one pool, used three ways."""
+
+from sqlalchemy import func, select, text
+
+from notifier.auth.models import RateLimitCounter
+from notifier.database import async_commit, autocommit
+from notifier.extensions import db
+from tests.conftest import postgres_only
+
+COUNTERS = RateLimitCounter.__table__
+
+
+def _count(connection) -> int:
+    return connection.execute(select(func.count()).select_from(COUNTERS)).scalar_one()
+
+
+def _insert(connection, key: str) -> None:
+    connection.execute(COUNTERS.insert().values(key=key, hits=1, expires_at=0))
+
+
+def test_one_engine_serves_every_kind_of_work(app):
+    assert list(db.engines) == [None]
+    with autocommit() as connection:
+        assert connection.engine is db.engine
+    with async_commit() as connection:
+        assert connection.engine is db.engine
+
+
+def test_an_autocommit_write_is_kept_without_a_commit(app):
+    with autocommit() as connection:
+        _insert(connection, "kept")
+    with db.engine.connect() as connection:
+        assert _count(connection) == 1
+
+
+def test_an_async_commit_write_is_committed_on_exit_and_rolled_back_on_error(app):
+    with async_commit() as connection:
+        _insert(connection, "committed")
+    try:
+        with async_commit() as connection:
+            _insert(connection, "lost")
+            raise RuntimeError("the request failed")
+    except RuntimeError:
+        pass
+    with autocommit() as connection:
+        keys = connection.execute(select(COUNTERS.c.key)).scalars().all()
+    # SQLite has no asynchronous commit: there every statement commits on its own.
+    assert "committed" in keys
+    assert ("lost" in keys) is (db.engine.dialect.name == "sqlite")
+
+
+def test_connections_go_back_to_the_pool_in_transaction_mode(app):
+    """After autocommit() and async_commit(), a rollback undoes a write again."""
+    with autocommit() as connection:
+        connection.execute(text("SELECT 1"))
+    with async_commit() as connection:
+        connection.execute(text("SELECT 1"))
+    pooled = [db.engine.connect() for _ in range(max(2, db.engine.pool.checkedin()))]
+    try:
+        for number, connection in enumerate(pooled):
+            _insert(connection, f"undone-{number}")
+            connection.rollback()
+            assert _count(connection) == 0
+    finally:
+        for connection in pooled:
+            connection.close()
+
+
+@postgres_only
+def test_no_connection_keeps_asynchronous_commits_after_async_commit(app):
+    with async_commit() as connection:
+        assert connection.execute(text("SHOW synchronous_commit")).scalar() == "off"
+    pooled = [autocommit() for _ in range(max(2, db.engine.pool.checkedin()))]
+    try:
+        settings = {c.execute(text("SHOW synchronous_commit")).scalar() for c in pooled}
+    finally:
+        for connection in pooled:
+            connection.close()
+    assert settings == {"on"}
