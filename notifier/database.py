@@ -5,8 +5,8 @@ for one kind of work:
 
 - `transaction()`: the ORM session, committed or rolled back as a unit;
 - `autocommit()`: a connection of the same pool in autocommit mode, for work
-  that is one statement (no BEGIN, no COMMIT or ROLLBACK: a third of the round
-  trips of a statement in a transaction);
+  that is one statement (no BEGIN, no COMMIT or ROLLBACK: one round trip
+  instead of three);
 - `async_commit()`: for the few writes a crash may lose, committed without
   waiting for the WAL flush on PostgreSQL.
 
@@ -16,10 +16,12 @@ here because every model imports them with the data-access helpers.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from notifier.base import Base, BigId, UTCDateTime, utcnow
 from notifier.extensions import db
@@ -35,15 +37,36 @@ __all__ = [
 ]
 
 
-def autocommit() -> Connection:
-    """A connection of the engine in autocommit mode; use it in `with`.
+@contextmanager
+def autocommit() -> Iterator[Connection]:
+    """A connection of the engine's pool in autocommit mode, for `with`.
 
     Only for work that is one statement: a SELECT that sees committed data, or
     a single INSERT/UPDATE that is atomic on its own (its triggers run in the
-    same statement). It comes from the one pool; SQLAlchemy restores the
-    engine's isolation level when the connection goes back to it.
+    same statement). The connection goes back to the pool in transaction mode.
+
+    It switches the driver's own autocommit attribute (psycopg2's `autocommit`,
+    sqlite3's `isolation_level`), which sends nothing to the server. The
+    SQLAlchemy spelling, `execution_options(isolation_level="AUTOCOMMIT")`,
+    costs a round trip per use on psycopg2: restoring the level on the way back
+    to the pool calls psycopg2's `set_isolation_level`, which sends
+    `SET default_transaction_isolation` every time.
     """
-    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    with db.engine.connect() as connection:
+        driver = connection.connection.dbapi_connection
+        _driver_autocommit(driver, True)
+        try:
+            yield connection
+        finally:
+            if not connection.invalidated:
+                _driver_autocommit(driver, False)
+
+
+def _driver_autocommit(driver: DBAPIConnection, on: bool) -> None:
+    if isinstance(driver, sqlite3.Connection):
+        driver.isolation_level = None if on else ""
+    else:
+        driver.autocommit = on
 
 
 @contextmanager
@@ -55,15 +78,15 @@ def async_commit() -> Iterator[Connection]:
     counters (lost, one more attempt gets through). Everything else keeps
     durable commits. On PostgreSQL this is a transaction with
     `SET LOCAL synchronous_commit TO OFF`, which the server forgets at its end;
-    SQLite has no such setting, so there it is a plain autocommit connection.
+    SQLite has no such setting, so there it is `autocommit()`.
     """
-    with db.engine.connect() as connection:
-        if connection.dialect.name != "postgresql":
-            yield connection.execution_options(isolation_level="AUTOCOMMIT")
-            return
-        with connection.begin():
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    if db.engine.dialect.name != "postgresql":
+        with autocommit() as connection:
             yield connection
+        return
+    with db.engine.connect() as connection, connection.begin():
+        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        yield connection
 
 
 @contextmanager

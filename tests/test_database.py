@@ -1,5 +1,7 @@
 """notifier.database: one engine and one pool, used three ways."""
 
+from contextlib import ExitStack
+
 from sqlalchemy import func, select, text
 
 from notifier.auth.models import RateLimitCounter
@@ -70,10 +72,26 @@ def test_connections_go_back_to_the_pool_in_transaction_mode(app):
 def test_no_connection_keeps_asynchronous_commits_after_async_commit(app):
     with async_commit() as connection:
         assert connection.execute(text("SHOW synchronous_commit")).scalar() == "off"
-    pooled = [autocommit() for _ in range(max(2, db.engine.pool.checkedin()))]
-    try:
+    with ExitStack() as stack:
+        pooled = [
+            stack.enter_context(autocommit()) for _ in range(max(2, db.engine.pool.checkedin()))
+        ]
         settings = {c.execute(text("SHOW synchronous_commit")).scalar() for c in pooled}
-    finally:
-        for connection in pooled:
-            connection.close()
     assert settings == {"on"}
+
+
+@postgres_only
+def test_autocommit_never_touches_the_isolation_level(app):
+    """psycopg2 sends `SET default_transaction_isolation` whenever its isolation level is
+    set on a connection in autocommit mode, as SQLAlchemy does when it restores the level
+    after `execution_options(isolation_level="AUTOCOMMIT")`: a round trip more per use."""
+    for _ in range(3):
+        with autocommit() as connection:
+            connection.execute(text("SELECT 1"))
+    with ExitStack() as stack:
+        pooled = [
+            stack.enter_context(db.engine.connect())
+            for _ in range(max(2, db.engine.pool.checkedin()))
+        ]
+        levels = {connection.connection.dbapi_connection.isolation_level for connection in pooled}
+    assert levels == {None}  # psycopg2: never set, the server's default
