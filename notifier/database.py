@@ -7,8 +7,8 @@ for one kind of work:
 - `autocommit()`: a connection of the same pool in autocommit mode, for work
   that is one statement (no BEGIN, no COMMIT or ROLLBACK: one round trip
   instead of three);
-- `async_commit()`: for the few writes a crash may lose, committed without
-  waiting for the WAL flush on PostgreSQL.
+- `async_commit()`: `autocommit()` for the few writes a crash may lose,
+  committed without waiting for the WAL flush on PostgreSQL.
 
 The model base and its types live in `notifier.base`; they are re-exported
 here because every model imports them with the data-access helpers.
@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from notifier.base import Base, BigId, UTCDateTime, utcnow
@@ -69,24 +69,37 @@ def _driver_autocommit(driver: DBAPIConnection, on: bool) -> None:
         driver.autocommit = on
 
 
+# The execution option that marks an async_commit() connection.
+_ASYNC = "notifier_async_commit"
+_ASYNC_PREFIX = "SET LOCAL synchronous_commit TO OFF; "
+
+
 @contextmanager
 def async_commit() -> Iterator[Connection]:
-    """A connection whose writes commit without waiting for the disk, on exit.
+    """`autocommit()` for writes a crash may lose: they do not wait for the disk.
 
-    For writes a database crash may lose harmlessly: the login's new session
-    (lost, its tokens are refused and the user logs in again) and the rate-limit
-    counters (lost, one more attempt gets through). Everything else keeps
-    durable commits. On PostgreSQL this is a transaction with
-    `SET LOCAL synchronous_commit TO OFF`, which the server forgets at its end;
-    SQLite has no such setting, so there it is `autocommit()`.
+    The login's new session (lost, its tokens are refused and the user logs in
+    again) and the rate-limit counters (lost, one more attempt gets through).
+    Everything else keeps durable commits. One statement per use, as with
+    `autocommit()`.
+
+    On PostgreSQL each statement goes as `SET LOCAL synchronous_commit TO OFF;
+    <statement>` in one message: the server runs the two as one implicit
+    transaction, commits it without waiting for the WAL flush and forgets the
+    setting. That is one round trip, where BEGIN, SET LOCAL, the statement and
+    COMMIT would be four. SQLite has no such setting: there it is `autocommit()`.
     """
-    if db.engine.dialect.name != "postgresql":
-        with autocommit() as connection:
-            yield connection
-        return
-    with db.engine.connect() as connection, connection.begin():
-        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    with autocommit() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(**{_ASYNC: True})
         yield connection
+
+
+@event.listens_for(Engine, "before_cursor_execute", retval=True)
+def _prefix_async_commit(connection, cursor, statement, parameters, context, executemany):
+    if context is not None and context.execution_options.get(_ASYNC):
+        statement = _ASYNC_PREFIX + statement
+    return statement, parameters
 
 
 @contextmanager
