@@ -45,42 +45,6 @@ def database_url(raw: str | None) -> str | None:
     return raw
 
 
-def _autocommit_bind(url: str) -> dict:
-    """A second engine on the same database, in autocommit, for one-statement work.
-
-    A statement in the default engine costs BEGIN and COMMIT (or ROLLBACK) round
-    trips around it; the token check, the reads and a plain create need neither.
-    """
-    return {"url": url, "isolation_level": "AUTOCOMMIT", **_engine_options(url)}
-
-
-def _binds(url: str) -> dict:
-    """The engines besides the default one (see `_autocommit_bind`, `_async_commit_bind`)."""
-    return {"autocommit": _autocommit_bind(url), "async_commit": _async_commit_bind(url)}
-
-
-def _async_commit_bind(url: str) -> dict:
-    """For writes a crash may lose: autocommit, and on PostgreSQL commits that do
-    not wait for the WAL flush (`synchronous_commit=off`).
-
-    Only the login's two writes use it: the attempt counter and the new login
-    session. A database crash within a fraction of a second after them can
-    lose them, which is harmless: a lost count lets one more attempt through
-    (Redis, the other storage, keeps nothing on disk either); a lost session
-    fails closed, its tokens are refused and the user logs in again. Logout, notifications and
-    everything else keep durable commits. Not waiting for the disk saved login
-    CPU and shortened the row lock that concurrent attempts on one key queue on.
-    """
-    bind = _autocommit_bind(url)
-    if url.startswith("postgresql"):
-        bind |= {
-            "pool_size": 2,
-            "max_overflow": 3,
-            "connect_args": {"options": "-c synchronous_commit=off"},
-        }
-    return bind
-
-
 def _engine_options(url: str) -> dict:
     # hide_parameters: an error's text (and a log line quoting it) never holds a statement's
     # values: password hashes, token ids, addresses.
@@ -106,7 +70,6 @@ class BaseConfig:
 
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL")) or _default_sqlite_url()
     SQLALCHEMY_ENGINE_OPTIONS = _engine_options(SQLALCHEMY_DATABASE_URI)
-    SQLALCHEMY_BINDS = _binds(SQLALCHEMY_DATABASE_URI)
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", "")
@@ -190,7 +153,6 @@ class TestConfig(BaseConfig):
         f"sqlite:///{BASE_DIR / 'instance' / 'test.db'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS = _engine_options(SQLALCHEMY_DATABASE_URI)
-    SQLALCHEMY_BINDS = _binds(SQLALCHEMY_DATABASE_URI)
     JWT_SECRET_KEY = "test-secret-key-that-is-at-least-32-bytes-long"  # noqa: S105 (tests only)
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_KIB = 64

@@ -1,22 +1,22 @@
 """The delivery service: a stand-in for the email, SMS and push providers (port 8001).
 
 Run it with ``gunicorn -c delivery/gunicorn.conf.py 'delivery:create_app()'``.
-It is its own small Flask app with its own flask-smorest ``Api``, so its errors
-have the same ``{"code", "status", "message"}`` shape as the Notification API's,
-and it imports nothing from ``notifier`` except the pure :mod:`notifier.channels`.
+It is its own small Flask app with its own flask-smorest ``Api``. It imports
+nothing from ``notifier`` but the pure channel rules (:mod:`notifier.channels`)
+and the web plumbing (:mod:`notifier.web`): its errors have the Notification
+API's one shape, and its 413, 400 and text fields work the same way.
 """
 
 from __future__ import annotations
 
-from flask import Flask, request, send_from_directory
-from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Flask
 
 from config import DeliveryConfig
-from delivery.extensions import DeliveryApi
 from delivery.idempotency import make_store
 from delivery.providers import register_providers
+from delivery.routes import STORE_EXTENSION, blp
 from notifier.observability.hooks import register_observability
+from notifier.web import ErrorShapeApi, register_body_limit, register_docs_assets
 
 __all__ = ["create_app"]
 
@@ -39,9 +39,9 @@ def create_app(config_object: object | None = None) -> Flask:
         app.config.setdefault(key, value)
     _check_config(app)
     register_observability(app, "delivery")
+    register_body_limit(app)
     register_extensions(app)
     register_providers(app)
-    register_request_limits(app)
     register_docs_assets(app)
     return app
 
@@ -58,39 +58,6 @@ def _check_config(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """One Api per app (an Api holds one OpenAPI spec), its blueprint, and the key store."""
-    from delivery.routes import STORE_EXTENSION, blp
-
     app.extensions[STORE_EXTENSION] = make_store(app.config)
-    api = DeliveryApi(app)
+    api = ErrorShapeApi(app)
     api.register_blueprint(blp)
-
-
-def register_request_limits(app: Flask) -> None:
-    """413 from the declared length, whatever the content type and whether or not it is read.
-
-    Werkzeug only enforces ``MAX_CONTENT_LENGTH`` when the body is read, and a
-    non-JSON body is never read, so check the header up front as well.
-    """
-
-    @app.before_request
-    def _refuse_large_bodies() -> None:
-        limit = app.config.get("MAX_CONTENT_LENGTH")
-        if limit and request.content_length and request.content_length > limit:
-            raise RequestEntityTooLarge()
-
-
-def register_docs_assets(app: Flask) -> None:
-    """Serve Swagger UI's files from the ``swagger_ui_bundle`` package."""
-    try:
-        from swagger_ui_bundle import swagger_ui_path
-    except ImportError:  # docs assets are optional; the API works without them
-        return
-
-    prefix = str(app.config.get("OPENAPI_SWAGGER_UI_URL") or "").rstrip("/")
-    if not prefix.startswith("/"):  # assets from elsewhere (a CDN): nothing to serve
-        return
-
-    @app.get(f"{prefix}/<path:filename>")
-    def swagger_ui_assets(filename: str) -> ResponseReturnValue:
-        """Swagger UI static files."""
-        return send_from_directory(swagger_ui_path, filename)

@@ -21,19 +21,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import fields, validate
 
-from delivery.extensions import Blueprint
 from delivery.idempotency import IdempotencyStore
 from delivery.providers import gateway
 from delivery.simulator import apply_latency
 from notifier.channels import CHANNELS
 from notifier.observability.metrics import delivery_outcome, record_delivery_request
+from notifier.web import BaseSchema, Blueprint, Text
 
 STORE_EXTENSION = "delivery_idempotency"
 
@@ -55,25 +54,6 @@ def idempotency_store() -> IdempotencyStore:
 
 
 # --- schemas ---------------------------------------------------------------------------
-
-
-class BaseSchema(ma.Schema):
-    """Unknown fields are an error (422), never silently dropped."""
-
-    class Meta:
-        unknown = ma.RAISE
-
-
-class Text(fields.String):
-    """A string that is valid Unicode: JSON's ``"\\ud800"`` (a lone surrogate) is refused."""
-
-    default_error_messages = {"invalid_unicode": "Not valid Unicode text."}
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if any("\ud800" <= char <= "\udfff" for char in text):
-            raise self.make_error("invalid_unicode")
-        return text
 
 
 class StringOrInteger(fields.Field):
@@ -137,7 +117,7 @@ class DeliveryRequestSchema(BaseSchema):
     title = Text(
         load_default=None,
         allow_none=True,
-        metadata={"description": "Email subject (required for email); push title; unused by sms."},
+        metadata={"description": "Email subject (none when empty); push title; unused by sms."},
     )
     content = Text(required=True, validate=validate.Length(min=1))
     sandbox = StrictBoolean(

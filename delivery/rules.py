@@ -2,8 +2,8 @@
 
 The API already checks notifications with the same functions when they are
 created; the delivery service checks again because a provider cannot trust its
-callers. The rules that only a provider applies (an email subject, the email
-body size, an SMS target that is *already* E.164) live here; everything shared
+callers. The rules that only a provider applies (the email subject's form, the
+email body size, an SMS target that is *already* E.164) live here; everything shared
 comes from :mod:`notifier.channels`, the only module of ``notifier`` that
 ``delivery`` may import.
 """
@@ -48,10 +48,10 @@ def check_message(channel: str, target: str, title: str | None, content: str) ->
 
 
 def _check_email(target: str, title: str | None, content: str) -> CheckedMessage:
+    """An email's title is its subject; an empty or absent title sends it without one."""
     address = normalize_email(target)
-    check_content(EMAIL, title or "", content)
-    if not title or not title.strip():
-        raise ChannelError("title", "An email needs a subject: the title must not be empty.")
+    title = title or ""
+    check_content(EMAIL, title, content)
     if "\r" in title or "\n" in title:
         raise ChannelError("title", "The email subject (title) must not contain line breaks.")
     if len(title) > MAX_EMAIL_SUBJECT_CHARS:

@@ -9,6 +9,7 @@ __all__ = ["create_app"]
 
 def __getattr__(name: str):
     if name == "create_app":
+        # Imported on first use: see the module docstring.
         from notifier.app import create_app
 
         return create_app

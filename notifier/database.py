@@ -1,77 +1,105 @@
-"""Model base, aware-UTC time and the transaction helper."""
+"""Data access: the one engine's connections and the session's transaction.
+
+One engine and one connection pool per process. Three ways through it, each
+for one kind of work:
+
+- `transaction()`: the ORM session, committed or rolled back as a unit;
+- `autocommit()`: a connection of the same pool in autocommit mode, for work
+  that is one statement (no BEGIN, no COMMIT or ROLLBACK: one round trip
+  instead of three);
+- `async_commit()`: `autocommit()` for the few writes a crash may lose,
+  committed without waiting for the WAL flush on PostgreSQL.
+
+The model base and its types live in `notifier.base`; they are re-exported
+here because every model imports them with the data-access helpers.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Connection, DateTime, Integer, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
-# Stable constraint names, so that Alembic (and batch mode on SQLite) can alter them.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from notifier.base import Base, BigId, UTCDateTime, utcnow
+from notifier.extensions import db
 
-# BIGINT on PostgreSQL; SQLite only auto-increments an "INTEGER PRIMARY KEY".
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+__all__ = [
+    "Base",
+    "BigId",
+    "UTCDateTime",
+    "async_commit",
+    "autocommit",
+    "transaction",
+    "utcnow",
+]
 
 
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored in UTC and always read back timezone-aware.
+@contextmanager
+def autocommit() -> Iterator[Connection]:
+    """A connection of the engine's pool in autocommit mode, for `with`.
 
-    PostgreSQL keeps the offset (`timestamptz`); SQLite keeps none, so values are
-    converted to UTC on the way in and marked UTC on the way out.
+    Only for work that is one statement: a SELECT that sees committed data, or
+    a single INSERT/UPDATE that is atomic on its own (its triggers run in the
+    same statement). The connection goes back to the pool in transaction mode.
+
+    It switches the driver's own autocommit attribute (psycopg2's `autocommit`,
+    sqlite3's `isolation_level`), which sends nothing to the server. The
+    SQLAlchemy spelling, `execution_options(isolation_level="AUTOCOMMIT")`,
+    costs a round trip per use on psycopg2: restoring the level on the way back
+    to the pool calls psycopg2's `set_isolation_level`, which sends
+    `SET default_transaction_isolation` every time.
     """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+    with db.engine.connect() as connection:
+        driver = connection.connection.dbapi_connection
+        _driver_autocommit(driver, True)
+        try:
+            yield connection
+        finally:
+            if not connection.invalidated:
+                _driver_autocommit(driver, False)
 
 
-class Base(DeclarativeBase):
-    """Declarative base of every model."""
+def _driver_autocommit(driver: DBAPIConnection, on: bool) -> None:
+    if isinstance(driver, sqlite3.Connection):
+        driver.isolation_level = None if on else ""
+    else:
+        driver.autocommit = on
 
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# The execution option that marks an async_commit() connection.
+_ASYNC = "notifier_async_commit"
+_ASYNC_PREFIX = "SET LOCAL synchronous_commit TO OFF; "
 
 
-def autocommit(bind: str = "autocommit") -> Connection:
-    """A connection of an autocommit engine (a bind of config.py); use it in `with`.
+@contextmanager
+def async_commit() -> Iterator[Connection]:
+    """`autocommit()` for writes a crash may lose: they do not wait for the disk.
 
-    No BEGIN before a statement and no COMMIT or ROLLBACK after it: a third of
-    the round trips of a statement in a transaction. Only for work that is one
-    statement: a SELECT that sees committed data, or a single INSERT/UPDATE
-    that is atomic on its own (its triggers run in the same statement).
+    The login's new session (lost, its tokens are refused and the user logs in
+    again) and the rate-limit counters (lost, one more attempt gets through).
+    Everything else keeps durable commits. One statement per use, as with
+    `autocommit()`.
+
+    On PostgreSQL each statement goes as `SET LOCAL synchronous_commit TO OFF;
+    <statement>` in one message: the server runs the two as one implicit
+    transaction, commits it without waiting for the WAL flush and forgets the
+    setting. That is one round trip, where BEGIN, SET LOCAL, the statement and
+    COMMIT would be four. SQLite has no such setting: there it is `autocommit()`.
     """
-    from notifier.extensions import db
+    with autocommit() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(**{_ASYNC: True})
+        yield connection
 
-    return db.engines[bind].connect()
+
+@event.listens_for(Engine, "before_cursor_execute", retval=True)
+def _prefix_async_commit(connection, cursor, statement, parameters, context, executemany):
+    if context is not None and context.execution_options.get(_ASYNC):
+        statement = _ASYNC_PREFIX + statement
+    return statement, parameters
 
 
 @contextmanager
@@ -81,8 +109,6 @@ def transaction() -> Iterator[None]:
     Services wrap each unit of work in one of these, so a request never leaves a
     half-written row behind.
     """
-    from notifier.extensions import db
-
     try:
         yield
         db.session.commit()

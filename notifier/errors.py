@@ -1,87 +1,40 @@
-"""The single error payload, domain exceptions and the JWT error callbacks.
+"""The Notification API's errors: domain exceptions, JWT failures, a lost database.
 
-Every error leaves through flask-smorest's `handle_http_exception`, so every
-response has one shape: `{"code", "status", "message"[, "errors"]}`.
+Every error leaves through `notifier.web.ErrorShapeApi.handle_http_exception`
+(shared with the delivery service), so every response has one shape:
+`{"code", "status", "message"[, "errors"]}`. This module builds the exceptions
+that carry our messages and registers the handlers that turn flask-jwt-extended's
+and SQLAlchemy's failures into that shape.
 """
 
 from __future__ import annotations
 
-from flask_smorest import Api
+from flask import Flask
+from flask_jwt_extended import JWTManager
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import (
     Conflict,
     HTTPException,
+    InternalServerError,
     NotFound,
+    ServiceUnavailable,
     Unauthorized,
     UnprocessableEntity,
 )
 
-# Messages for errors raised by Flask, werkzeug or webargs without one of ours.
-DEFAULT_MESSAGES = {
-    400: "The request body is not valid JSON.",
-    401: "A valid access token is required.",
-    403: "You are not allowed to do this.",
-    404: "The requested resource was not found.",
-    405: "This method is not allowed on this resource.",
-    409: "The request conflicts with the current state of the resource.",
-    413: "The request body is too large.",
-    415: "The request body must be JSON.",
-    422: "The request failed validation.",
-    429: "Too many requests; try again later.",
-    500: "An internal error occurred; it has been logged.",
-    503: "The service is temporarily unavailable.",
-}
+from notifier.web import BEARER, ErrorShapeApi, http_error
+from notifier.web import MESSAGES as DEFAULT_MESSAGES
 
-BEARER = {"WWW-Authenticate": "Bearer"}
-
-
-class ErrorShapeApi(Api):
-    """flask-smorest's Api whose handler never answers without a `message`.
-
-    Flask wraps an unhandled exception in an `InternalServerError` (and logs it)
-    before calling this handler, so a 500 shows the shape and no trace.
-    """
-
-    def handle_http_exception(self, error: HTTPException):
-        data = getattr(error, "data", None)
-        if not isinstance(data, dict):
-            data = {}
-            error.data = data
-        if not data.get("message"):
-            data["message"] = _first_validation_error(data) or DEFAULT_MESSAGES.get(
-                error.code, error.description or error.name
-            )
-        headers = dict(data.get("headers") or {})
-        if error.code == 401:
-            headers.update(BEARER)
-        valid_methods = getattr(error, "valid_methods", None)
-        if error.code == 405 and valid_methods:
-            # smorest drops werkzeug's headers; a 405 should still say what is allowed.
-            headers["Allow"] = ", ".join(sorted(valid_methods))
-        data["headers"] = headers
-        return super().handle_http_exception(error)
-
-
-def _first_validation_error(data: dict) -> str | None:
-    """A sentence from webargs' nested errors: 'Invalid title: Shorter than ...'."""
-    errors = data.get("errors") or data.get("messages")
-    if not isinstance(errors, dict):
-        return None
-    for location_errors in errors.values():
-        if isinstance(location_errors, dict):
-            for field, messages in location_errors.items():
-                first = messages[0] if isinstance(messages, list) and messages else messages
-                name = "body" if field == "_schema" else field
-                if isinstance(first, str):
-                    return f"Invalid {name}: {first}"
-                return f"Invalid {name}."
-    return None
-
-
-def http_error(exc_class: type[HTTPException], message: str, **data) -> HTTPException:
-    """An HTTPException carrying the message (and extra data) for the handler."""
-    error = exc_class()
-    error.data = {"message": message, **data}
-    return error
+__all__ = [
+    "DEFAULT_MESSAGES",
+    "conflict",
+    "http_error",
+    "not_found",
+    "register_database_errors",
+    "register_jwt_callbacks",
+    "unauthorized",
+    "unprocessable",
+]
 
 
 def not_found(message: str) -> HTTPException:
@@ -101,9 +54,8 @@ def unauthorized(message: str) -> HTTPException:
     return http_error(Unauthorized, message, headers=BEARER)
 
 
-def register_jwt_callbacks(jwt) -> None:
+def register_jwt_callbacks(jwt: JWTManager, api: ErrorShapeApi) -> None:
     """Replace flask-jwt-extended's `{"msg"}` bodies and 422s with our 401 shape."""
-    from notifier.extensions import api
 
     def respond(message: str):
         return api.handle_http_exception(unauthorized(message))
@@ -119,11 +71,9 @@ def register_jwt_callbacks(jwt) -> None:
     jwt.token_verification_failed_loader(lambda header, payload: respond("The token is invalid."))
 
 
-def register_database_errors(app, api) -> None:
+def register_database_errors(app: Flask, api: ErrorShapeApi) -> None:
     """The database unreachable (down, restarting, out of connections) is a 503
     with Retry-After in the one shape, not a 500: nothing was written, try again."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
-    from werkzeug.exceptions import InternalServerError, ServiceUnavailable
 
     def unavailable(error: DBAPIError):
         if not isinstance(error, OperationalError) and not error.connection_invalidated:

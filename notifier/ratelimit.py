@@ -27,6 +27,7 @@ import hashlib
 import logging
 import math
 import time
+from contextlib import AbstractContextManager
 from functools import lru_cache
 
 from flask import Flask, current_app
@@ -39,6 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
+from notifier.database import async_commit
 from notifier.errors import DEFAULT_MESSAGES, http_error
 from notifier.extensions import db
 
@@ -144,11 +146,11 @@ _HIT = text(
 )
 
 
-def _connect() -> Connection:
+def _connect() -> AbstractContextManager[Connection]:
     """The one place this module reaches the database: a connection for one
     statement that commits on its own, without waiting for the disk (a count
     lost in a crash lets one more attempt through)."""
-    return db.engines["async_commit"].connect()
+    return async_commit()
 
 
 class DatabaseStorage(Storage):

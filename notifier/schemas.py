@@ -1,4 +1,8 @@
-"""Base schema and the fields every feature shares."""
+"""The schema pieces every feature of the Notification API shares.
+
+`BaseSchema` and `Text` come from `notifier.web` (the delivery service uses
+the same ones); the query-string schema and the timestamp field are the API's own.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,9 @@ from datetime import UTC, datetime
 import marshmallow as ma
 from marshmallow import ValidationError, fields
 
+from notifier.web import BaseSchema, Text
 
-class BaseSchema(ma.Schema):
-    """Unknown fields are an error (422), not silently dropped."""
-
-    class Meta:
-        unknown = ma.RAISE
+__all__ = ["BaseSchema", "QuerySchema", "Text", "UTCDateTime", "encodable"]
 
 
 class QuerySchema(ma.Schema):
@@ -47,31 +48,11 @@ class UTCDateTime(fields.DateTime):
         return value.astimezone(UTC).isoformat()
 
 
-def _reject_nul(value: str) -> None:
-    if "\x00" in value:
-        raise ValidationError("NUL characters are not allowed.")
-
-
 def encodable(value: str) -> None:
-    """Refuse a lone UTF-16 surrogate (JSON's "\\ud800" decodes to one): no database
-    can store it and no hash can take it, since it has no UTF-8 encoding."""
+    """Refuse a lone UTF-16 surrogate (JSON's "\\ud800" decodes to one) in a field
+    that is not `Text` (a password): no hash can take it, it has no UTF-8 encoding."""
     if not value.isascii():
         try:
             value.encode()
         except UnicodeEncodeError:
             raise ValidationError("Contains characters that are not valid Unicode.") from None
-
-
-class Text(fields.String):
-    """A string that refuses NUL characters (PostgreSQL cannot store them)."""
-
-    def __init__(self, *, trim: bool = False, **kwargs) -> None:
-        validators = kwargs.pop("validate", None) or []
-        if callable(validators):
-            validators = [validators]
-        super().__init__(validate=[_reject_nul, *validators], **kwargs)
-        self.trim = trim
-
-    def _deserialize(self, value, attr, data, **kwargs) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        return text.strip() if self.trim else text

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from config import TestConfig
 from notifier import create_app
 from notifier.extensions import db
+from notifier.migrate import bind as bind_migrations
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import ApiClient
 
@@ -45,6 +46,7 @@ def _fresh_database(app) -> None:
 @pytest.fixture(scope="session")
 def app():
     app = create_app(TestConfig)
+    bind_migrations(app)
     with app.app_context():
         _fresh_database(app)
         yield app

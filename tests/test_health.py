@@ -1,13 +1,22 @@
-"""GET /health (no I/O) and GET /ready (database ping)."""
+"""GET /health (no I/O) and GET /ready (the database answers, its schema is at head)."""
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import create_engine, text
 
 from notifier.extensions import db
+from notifier.migrate import HEAD_REVISION
 from tests.conftest import ON_POSTGRES
 
 CREATE_BODY = {"title": "Hi", "content": "Hello", "channel": "email", "target": "a@example.com"}
+
+
+def _assert_unavailable(response, message: str) -> None:
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "code": 503,
+        "status": "Service Unavailable",
+        "message": message,
+    }
 
 
 def test_health_is_ok(client):
@@ -16,39 +25,75 @@ def test_health_is_ok(client):
     assert response.get_json() == {"status": "ok"}
 
 
-def test_ready_is_ok_when_the_database_answers(client):
-    assert client.get("/ready").get_json() == {"status": "ok"}
-
-
-def test_ready_is_503_in_the_error_shape_when_the_database_is_down(client, monkeypatch):
-    def down(*args, **kwargs):
-        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
-
-    monkeypatch.setattr(db.session, "execute", down)
+def test_ready_is_ok_when_the_database_answers_at_the_head_revision(client):
     response = client.get("/ready")
-    assert response.status_code == 503
-    assert response.get_json() == {
-        "code": 503,
-        "status": "Service Unavailable",
-        "message": "The database is unreachable.",
-    }
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_ready_is_503_in_the_error_shape_when_the_database_is_down(client, database_down):
+    _assert_unavailable(client.get("/ready"), "The database is unreachable.")
+
+
+@pytest.fixture
+def empty_database(app, tmp_path):
+    """The engine points at a database that answers but was never migrated."""
+    if ON_POSTGRES:
+        with db.engine.begin() as connection:
+            connection.execute(text("CREATE SCHEMA IF NOT EXISTS never_migrated"))
+        engine = create_engine(
+            app.config["SQLALCHEMY_DATABASE_URI"],
+            connect_args={"options": "-c search_path=never_migrated"},
+        )
+    else:
+        engine = create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    db.session.remove()
+    migrated, db.engines[None] = db.engines[None], engine
+    yield
+    db.session.remove()
+    db.engines[None] = migrated
+    engine.dispose()
+    if ON_POSTGRES:
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA never_migrated CASCADE"))
+
+
+def test_ready_is_503_on_a_database_that_was_never_migrated(client, empty_database):
+    """The defect: 200 on an empty database while every route answered 503."""
+    _assert_unavailable(
+        client.get("/ready"),
+        f"The database schema is at revision none, not {HEAD_REVISION}: "
+        "run the migrations (flask db upgrade).",
+    )
+
+
+def test_ready_is_503_on_a_database_behind_the_head(client):
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    try:
+        response = client.get("/ready")
+    finally:
+        with db.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": HEAD_REVISION}
+            )
+    _assert_unavailable(
+        response,
+        f"The database schema is at revision 0001, not {HEAD_REVISION}: "
+        "run the migrations (flask db upgrade).",
+    )
 
 
 @pytest.fixture
 def database_down(app, monkeypatch):
-    """Both engines point at a database that cannot be reached (nothing listens)."""
+    """The engine points at a database that cannot be reached (nothing listens)."""
     url = (
         "postgresql+psycopg2://postgres@127.0.0.1:9/down"
         if ON_POSTGRES
         else "sqlite:////nonexistent-directory/down.db"
     )
-    engines = {
-        None: create_engine(url),
-        "autocommit": create_engine(url, isolation_level="AUTOCOMMIT"),
-    }
     db.session.remove()
-    for key, engine in engines.items():
-        monkeypatch.setitem(db.engines, key, engine)
+    monkeypatch.setitem(db.engines, None, create_engine(url))
     yield
     db.session.remove()
 

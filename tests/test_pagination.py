@@ -5,8 +5,8 @@ import json
 import pytest
 from flask_smorest.pagination import PaginationMixin
 
-from notifier.extensions import Blueprint
 from notifier.pagination import InstanceCachingParser, pagination_metadata
+from notifier.web import Blueprint
 
 
 @pytest.mark.parametrize("item_count", [0, 1, 19, 20, 21, 100, 100_000])

@@ -65,13 +65,17 @@ def test_login_writes_skip_the_wal_flush_and_everything_else_keeps_it(app):
     """A lost login counter or session is harmless; a lost notification or logout is not."""
     from sqlalchemy import text
 
-    def setting(engine):
-        with engine.connect() as connection:
-            return connection.execute(text("SHOW synchronous_commit")).scalar()
+    from notifier.database import async_commit, autocommit
 
-    assert setting(db.engines["async_commit"]) == "off"
-    assert setting(db.engines["autocommit"]) == "on"
-    assert setting(db.engine) == "on"
+    def setting(connection):
+        return connection.execute(text("SHOW synchronous_commit")).scalar()
+
+    with async_commit() as connection:
+        assert setting(connection) == "off"
+    with autocommit() as connection:
+        assert setting(connection) == "on"
+    with db.engine.connect() as connection:
+        assert setting(connection) == "on"
 
 
 @contextlib.contextmanager

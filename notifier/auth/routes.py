@@ -10,7 +10,7 @@ from notifier import ratelimit
 from notifier.auth import service
 from notifier.auth.schemas import AccessTokenSchema, LoginSchema, TokensSchema
 from notifier.auth.tokens import token_required
-from notifier.extensions import Blueprint
+from notifier.web import Blueprint
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Tokens")
 

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, select, update
 from notifier.auth.models import AuthSession
 from notifier.auth.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from notifier.auth.tokens import SESSION_CLAIM
-from notifier.database import autocommit, transaction, utcnow
+from notifier.database import async_commit, autocommit, transaction, utcnow
 from notifier.errors import unauthorized
 from notifier.extensions import db
 from notifier.users.models import User
@@ -49,8 +49,8 @@ def login(email: str, password: str) -> dict:
     now = utcnow()
     session_id = secrets.token_hex(16)
     # Without waiting for the disk: a session lost in a crash only makes its
-    # tokens refused (config._async_commit_bind).
-    with autocommit("async_commit") as connection:
+    # tokens refused (notifier.database.async_commit).
+    with async_commit() as connection:
         connection.execute(
             _OPEN_SESSION,
             {

@@ -6,7 +6,6 @@ from flask import jsonify
 from flask.views import MethodView
 
 from notifier.auth.tokens import token_required
-from notifier.extensions import Blueprint
 from notifier.notifications import service
 from notifier.notifications.schemas import (
     DeliveryAttemptSchema,
@@ -16,6 +15,7 @@ from notifier.notifications.schemas import (
     NotificationQuerySchema,
     NotificationSchema,
 )
+from notifier.web import Blueprint
 
 blp = Blueprint(
     "notifications", __name__, url_prefix="/notifications", description="Your notifications"

@@ -4,9 +4,9 @@ from flask.views import MethodView
 
 from notifier.auth.tokens import current_user_id, token_required
 from notifier.errors import unauthorized
-from notifier.extensions import Blueprint
 from notifier.users import service
 from notifier.users.schemas import UserCreateSchema, UserSchema
+from notifier.web import Blueprint
 
 blp = Blueprint("users", __name__, url_prefix="/users", description="Registration and profile")
 

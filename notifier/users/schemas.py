@@ -4,14 +4,14 @@ from marshmallow import fields, validate
 
 from notifier.auth.schemas import Password
 from notifier.emails import MAX_LENGTH, AccountEmail
-from notifier.schemas import BaseSchema, Text, UTCDateTime, encodable
+from notifier.schemas import BaseSchema, Text, UTCDateTime
 
 
 class UserCreateSchema(BaseSchema):
     """Every field is checked here, the email's syntax included, so that one 422
     names every invalid field of the body at once."""
 
-    name = Text(required=True, trim=True, validate=[validate.Length(min=1, max=100), encodable])
+    name = Text(required=True, trim=True, validate=validate.Length(min=1, max=100))
     email = AccountEmail(required=True, validate=validate.Length(min=3, max=MAX_LENGTH))
     password = Password(required=True, validate=validate.Length(min=8, max=128))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from notifier.auth.tokens import current_user_id, token_required
-from notifier.extensions import Blueprint
+from notifier.web import Blueprint
 from notifier.webhooks import service
 from notifier.webhooks.schemas import (
     DeliveryQuerySchema,

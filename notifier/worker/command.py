@@ -37,6 +37,7 @@ def _start_metrics_server(engine: Engine) -> WSGIServer | None:
     config = current_app.config
     if not config.get("WORKER_METRICS_PORT"):
         return None
+    # Loaded only when the worker serves metrics (see `worker` below for why).
     from notifier.notifications.models import Notification
     from notifier.observability.exposition import start_worker_metrics_server
     from notifier.observability.metrics import due_queue_stats, set_queue_gauges
@@ -88,6 +89,8 @@ def worker(
     log_level: str,
 ) -> None:
     """Deliver pending notifications (stops cleanly on SIGTERM/SIGINT)."""
+    # Loaded when the command runs: the app registers this command in every
+    # process, and web workers need neither the dispatcher nor its HTTP client.
     from notifier.extensions import db
     from notifier.notifications.service import purge_idempotency_keys
     from notifier.ratelimit import purge_expired

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -67,7 +68,7 @@ def test_malformed_json_is_400_not_422(client: FlaskClient, assert_error: Callab
 
 def test_validation_error_says_which_fields(client: FlaskClient, assert_error: Callable) -> None:
     body = assert_error(client.post("/deliver", json={"channel": "sms"}), 422)
-    assert body["message"] == "The request body is invalid; see errors for the fields at fault."
+    assert body["message"] == "Invalid target and content; see errors for each."
     assert set(body["errors"]["json"]) == {"target", "content"}
 
 
@@ -80,6 +81,42 @@ def test_405_says_which_methods_are_allowed(client: FlaskClient, assert_error: C
 def test_413_names_the_limit(client: FlaskClient, assert_error: Callable) -> None:
     body = assert_error(_post_raw(client, b" " * (MAX_BODY + 1)), 413)
     assert str(MAX_BODY) in body["message"]
+
+
+@pytest.mark.parametrize("size", [MAX_BODY + 1, 10 * MAX_BODY])
+def test_chunked_body_over_the_limit_is_413(
+    client: FlaskClient, assert_error: Callable, size: int
+) -> None:
+    """No Content-Length: werkzeug would cut the body at the limit and read bad JSON (400)."""
+    response = client.post(
+        "/deliver",
+        environ_overrides={
+            "wsgi.input": io.BytesIO(b" " * size),
+            "HTTP_TRANSFER_ENCODING": "chunked",
+            "wsgi.input_terminated": True,
+        },
+        content_type="application/json",
+    )
+    body = assert_error(response, 413)
+    assert str(MAX_BODY) in body["message"]
+
+
+def test_chunked_body_within_the_limit_is_read_whole(
+    client: FlaskClient, message: Callable[..., dict]
+) -> None:
+    body = message("email")
+    body["content"] = "a" * 90_000  # more than one read buffer, within both limits
+    response = client.post(
+        "/deliver",
+        environ_overrides={
+            "wsgi.input": io.BytesIO(json.dumps(body).encode()),
+            "HTTP_TRANSFER_ENCODING": "chunked",
+            "wsgi.input_terminated": True,
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["details"] == {"bytes": 90_000, "provider": "simulator"}
 
 
 def test_body_of_exactly_256_kib_is_read(

@@ -1,13 +1,13 @@
 """Webhooks and their deliveries (the outbox and the delivery log).
 
-Revision ID: 0006
-Revises: 0004 (the lead chains it after the other branches' 0005)
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

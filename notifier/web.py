@@ -1,0 +1,210 @@
+"""Web plumbing shared by the Notification API and the delivery service.
+
+Both apps answer every error in one shape (`{"code", "status", "message"[,
+"errors"]}`), refuse a body over their limit with 413 whatever its framing,
+answer 400 for every body that cannot be read as JSON, and check text fields
+the same way. Two copies of these drifted within days, so both apps take them
+from here. This module imports libraries and `notifier.pagination` only (no
+app, no database): `delivery` may import it as it imports `notifier.channels`.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import flask_smorest
+import marshmallow as ma
+import swagger_ui_bundle
+from flask import Flask, Request, request, send_from_directory
+from marshmallow import fields
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from notifier.pagination import InstanceCachingParser, pagination_metadata
+
+# The sentence of an error raised without one of ours (by Flask, werkzeug or webargs).
+MESSAGES = {
+    400: "The request body is not valid JSON (or not valid UTF-8).",
+    401: "A valid access token is required.",
+    403: "You are not allowed to do this.",
+    404: "The requested resource was not found.",
+    405: "This method is not allowed on this resource.",
+    409: "The request conflicts with the current state of the resource.",
+    413: "The request body is too large.",
+    415: "The request body must be JSON.",
+    422: "The request failed validation.",
+    429: "Too many requests; try again later.",
+    500: "An internal error occurred; it has been logged.",
+    503: "The service is temporarily unavailable.",
+}
+
+BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+def http_error(exc_class: type[HTTPException], message: str, **data: Any) -> HTTPException:
+    """An HTTPException carrying the message (and `errors`, `headers`) for the Api."""
+    error = exc_class()
+    error.data = {"message": message, **data}
+    return error
+
+
+class ErrorShapeApi(flask_smorest.Api):
+    """flask-smorest's Api whose error payloads always carry a sentence in `message`.
+
+    smorest renders every `HTTPException` in the one shape but copies `message`
+    only when the code that raised passed one; unknown routes, 405, 413, 500
+    and webargs' own 400 and 422 do not. Flask wraps an unhandled exception in
+    an `InternalServerError` (and logs it) before calling this, so a 500 shows
+    the shape and no trace.
+    """
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None)
+        if not isinstance(data, dict):
+            data = error.data = {}
+        if not data.get("message"):
+            data["message"] = _validation_message(data) or MESSAGES.get(
+                error.code, error.description or error.name
+            )
+        headers = dict(data.get("headers") or {})
+        if error.code == 401:
+            headers.update(BEARER)
+        valid_methods = getattr(error, "valid_methods", None)
+        if error.code == 405 and valid_methods:
+            # smorest drops werkzeug's headers; a 405 should still say what is allowed.
+            headers["Allow"] = ", ".join(sorted(valid_methods))
+        data["headers"] = headers
+        return super().handle_http_exception(error)
+
+
+def _validation_message(data: dict) -> str | None:
+    """A sentence naming every invalid field of webargs' nested errors."""
+    errors = data.get("errors") or data.get("messages")
+    if not isinstance(errors, dict):
+        return None
+    invalid = [
+        ("body" if name == "_schema" else name, messages)
+        for location_errors in errors.values()
+        if isinstance(location_errors, dict)
+        for name, messages in location_errors.items()
+    ]
+    if not invalid:
+        return None
+    if len(invalid) > 1:
+        names = [name for name, _ in invalid]
+        return f"Invalid {', '.join(names[:-1])} and {names[-1]}; see errors for each."
+    name, messages = invalid[0]
+    first = messages[0] if isinstance(messages, list) and messages else messages
+    return f"Invalid {name}: {first}" if isinstance(first, str) else f"Invalid {name}."
+
+
+class JsonParser(FlaskParser):
+    """webargs' Flask parser, for which no request body is a 500.
+
+    webargs answers 400 for malformed JSON and invalid UTF-8 already; a few
+    bodies within the size limit still escape `json.loads` as other errors:
+    an integer of more than 4300 digits (`ValueError`) and very deep nesting
+    (`RecursionError`). They are unreadable bodies too, so they get the same 400.
+    """
+
+    def load_json(self, req: Request, schema: ma.Schema) -> Any:
+        try:
+            return super().load_json(req, schema)
+        except (ValueError, RecursionError) as error:
+            flask_smorest.abort(400, exc=error, messages={"json": ["Invalid JSON body."]})
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """smorest's Blueprint with the strict JSON parser, the contract's pagination
+    defaults (page_size 20, at most 100) and pagination that builds no schema per
+    request (see notifier.pagination)."""
+
+    ARGUMENTS_PARSER = JsonParser()
+    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 100}
+    PAGINATION_ARGUMENTS_PARSER = InstanceCachingParser()
+
+    @staticmethod
+    def _make_pagination_metadata(page: int, page_size: int, item_count: int) -> dict:
+        return pagination_metadata(page, page_size, item_count)
+
+
+def register_body_limit(app: Flask) -> None:
+    """413 for every body over MAX_CONTENT_LENGTH, whatever its type or framing.
+
+    Werkzeug enforces the limit only when the body is read: a large body that is
+    not JSON was never read (it became a 422), and a chunked body (no length) is
+    cut at the limit silently and then reads as malformed JSON. Checking up
+    front, before any other hook touches the stream, makes the answer honest.
+    """
+
+    def limit_body_size() -> None:
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit is None:
+            return
+        too_large = http_error(
+            RequestEntityTooLarge, f"The request body is larger than the {limit} bytes allowed."
+        )
+        if request.content_length is not None:
+            if request.content_length > limit:
+                raise too_large
+            return
+        environ = request.environ
+        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return
+        body = environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            raise too_large
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ.pop("wsgi.input_terminated", None)
+
+    # First of all hooks: a later one (a rate limiter's key, a counter) may read the body.
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_body_size)
+
+
+def register_docs_assets(app: Flask) -> None:
+    """Serve Swagger UI's files from the installed bundle: /docs works offline."""
+    prefix = str(app.config.get("OPENAPI_SWAGGER_UI_URL") or "").rstrip("/")
+    if not prefix.startswith("/"):  # assets from elsewhere (a CDN): nothing to serve
+        return
+    assets = Path(swagger_ui_bundle.swagger_ui_path)
+
+    @app.get(f"{prefix}/<path:filename>")
+    def swagger_ui_assets(filename: str):
+        return send_from_directory(assets, filename, max_age=86_400)
+
+
+class BaseSchema(ma.Schema):
+    """Unknown fields are an error (422), not silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+# NUL: PostgreSQL cannot store it. A lone UTF-16 surrogate (JSON "\ud800"): no
+# encoding can write it, so it could be neither stored nor sent.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+class Text(fields.String):
+    """A string that can be stored and sent: no NUL, no lone surrogate; trimmed if asked."""
+
+    default_error_messages = {
+        "nul": "NUL characters are not allowed.",
+        "invalid_unicode": "Not valid Unicode text.",
+    }
+
+    def __init__(self, *, trim: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.trim = trim
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        unstorable = _UNSTORABLE.search(text)
+        if unstorable:
+            raise self.make_error("nul" if unstorable.group() == "\x00" else "invalid_unicode")
+        return text.strip() if self.trim else text

@@ -1,0 +1,146 @@
+"""Structure: imports between notifier's modules point one way.
+
+Built from the source with `ast`: the graph of imports has no cycle, counting
+imports inside functions too (moving one into a function hides a cycle, it
+does not remove it), `extensions` sits at the bottom of it, and an import
+inside a function says why it is there.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "notifier"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _targets(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The notifier modules an import statement loads (`from a import b`: a.b if a module)."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    elif node.level or not node.module:
+        raise AssertionError(f"relative import at line {node.lineno}: use absolute imports")
+    else:
+        names = [
+            f"{node.module}.{alias.name}"
+            if f"{node.module}.{alias.name}" in MODULES
+            else node.module
+            for alias in node.names
+        ]
+    return [name for name in names if name in MODULES]
+
+
+def _imports(path: Path) -> tuple[set[str], list[ast.stmt]]:
+    """(notifier modules the file imports anywhere, import statements inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported: set[str] = set()
+    nested: list[ast.stmt] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                if in_function:
+                    nested.append(child)
+                if not _under_type_checking(tree, child):
+                    imported.update(_targets(child))
+            inner = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            visit(child, inner)
+
+    visit(tree, False)
+    return imported, nested
+
+
+def _under_type_checking(tree: ast.Module, node: ast.stmt) -> bool:
+    return any(
+        isinstance(block, ast.If)
+        and isinstance(block.test, ast.Name)
+        and block.test.id == "TYPE_CHECKING"
+        and node in block.body
+        for block in tree.body
+    )
+
+
+GRAPH = {name: _imports(path)[0] for name, path in MODULES.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle found by a depth-first walk (each reported once, from where it closes)."""
+    found: list[list[str]] = []
+    state: dict[str, str] = {}
+
+    def walk(module: str, trail: list[str]) -> None:
+        state[module] = "open"
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == "open":
+                found.append([*trail[trail.index(target) :], target])
+            elif target not in state:
+                walk(target, [*trail, target])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            walk(module, [module])
+    return found
+
+
+def test_the_package_is_found() -> None:
+    assert {"notifier.extensions", "notifier.database", "notifier.errors", "notifier.web"} <= set(
+        MODULES
+    )
+
+
+def test_imports_have_no_cycle() -> None:
+    assert _cycles(GRAPH) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c", "a"]]
+    assert _cycles({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
+
+
+def test_extensions_import_libraries_and_the_model_base_only() -> None:
+    assert GRAPH["notifier.extensions"] <= {"notifier.base"}
+    assert GRAPH["notifier.base"] == set()
+
+
+@pytest.mark.parametrize("module", ["notifier.web", "notifier.pagination", "notifier.channels"])
+def test_shared_modules_load_no_app_and_no_database(module: str) -> None:
+    """What the delivery service imports from notifier must not bring the API with it."""
+    assert GRAPH[module] <= {"notifier.pagination"}
+
+
+def _has_reason(lines: list[str], node: ast.stmt) -> bool:
+    """A comment on the import's line, or above the block of imports it belongs to."""
+    line = lines[node.lineno - 1]
+    if "#" in line and "noqa" not in line.split("#", 1)[1]:
+        return True
+    number = node.lineno - 2
+    while number >= 0:
+        text = lines[number].strip()
+        if text.startswith("#"):
+            return True
+        if not text or text.startswith(("from ", "import ")):
+            number -= 1
+            continue
+        return False
+    return False
+
+
+@pytest.mark.parametrize("name", sorted(MODULES), ids=str)
+def test_an_import_inside_a_function_says_why(name: str) -> None:
+    path = MODULES[name]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    silent = [node.lineno for node in _imports(path)[1] if not _has_reason(lines, node)]
+    assert silent == [], f"{path.relative_to(ROOT)}: imports inside functions at lines {silent}"
