@@ -6,11 +6,10 @@ from functools import wraps
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_jwt_extended import get_jwt_identity
 
 from notifier.auth import service
+from notifier.auth.principal import auth_required
 from notifier.auth.schemas import AccessTokenSchema, LoginSchema, TokensSchema
-from notifier.auth.tokens import token_required
 from notifier.extensions import Blueprint
 from notifier.ratelimit import count_attempt
 
@@ -55,16 +54,16 @@ class Login(MethodView):
 
 @blp.route("/refresh")
 class Refresh(MethodView):
-    @token_required(refresh=True)
+    @auth_required(refresh=True)
     @blp.response(200, AccessTokenSchema)
     def post(self):
         """A new access token, from a refresh token"""
-        return service.refresh(get_jwt_identity())
+        return service.refresh()
 
 
 @blp.route("/logout")
 class Logout(MethodView):
-    @token_required()
+    @auth_required()
     @blp.response(204)
     def post(self):
         """Log out: revoke this login's access and refresh tokens"""
