@@ -9,7 +9,7 @@ running them.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import RowMapping, bindparam, func, select
 
 from notifier.auth.ownership import nothing_matched, owned, run
 from notifier.errors import not_found
@@ -28,7 +28,7 @@ OWNED_ROW = owned(
 )
 
 
-def owned_row(notification_id: int):
+def owned_row(notification_id: int) -> RowMapping:
     """The caller's notification as a row; 401 if the credential is gone, else 404."""
     row = run(
         OWNED_ROW,
@@ -122,7 +122,7 @@ ATTEMPTS = owned(
 )
 
 
-def attempts(notification_id: int) -> list:
+def attempts(notification_id: int) -> list[RowMapping]:
     """The attempts of the caller's notification, oldest first; 401 or 404 as `owned_row`.
 
     One statement: the notification outer-joined to its attempts, so a

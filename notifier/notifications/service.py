@@ -9,6 +9,7 @@ them: channel checks, merging an edit, the idempotent-create retry loop.
 
 from __future__ import annotations
 
+from sqlalchemy import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from notifier import channels
@@ -73,7 +74,7 @@ def create_notification(data: dict, idempotency_key: str | None = None) -> tuple
     raise conflict("A request with this Idempotency-Key is in progress.", {"Retry-After": "1"})
 
 
-def _inserted(row):
+def _inserted(row: RowMapping | None) -> RowMapping:
     if row is None:  # the insert's only condition is the caller's validity
         raise nothing_matched(RuntimeError("the insert matched nothing for a valid caller"))
     return row

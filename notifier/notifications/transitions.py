@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
 
 from notifier.auth.ownership import owned, run
 from notifier.database import utcnow
@@ -58,7 +58,9 @@ def _insert_pending(owner, valid):
 INSERT_PENDING = owned(_insert_pending, "insert_pending")
 
 
-def insert_pending(fields: dict, target: str, connection: Connection | None = None):
+def insert_pending(
+    fields: dict, target: str, connection: Connection | None = None
+) -> RowMapping | None:
     """Insert a `pending` notification of the caller (checked `fields`, normalised
     `target`); its row, or None if the caller's credential is no longer valid."""
     now = utcnow()
@@ -115,7 +117,7 @@ def _requeue_statement(reset_attempts: bool):
 _REQUEUE = {False: _requeue_statement(False), True: _requeue_statement(True)}
 
 
-def requeue(current, fields: dict):
+def requeue(current: RowMapping, fields: dict) -> RowMapping | None:
     """Write the edited `fields` over the row `current` read, back to `pending` with a
     new delivery key; the new row, or None if the row changed since (or the
     credential is no longer valid)."""
