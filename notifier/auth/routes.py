@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_jwt_extended import get_jwt_identity
 
 from notifier import ratelimit
 from notifier.auth import service
+from notifier.auth.principal import auth_required
 from notifier.auth.schemas import AccessTokenSchema, LoginSchema, TokensSchema
-from notifier.auth.tokens import token_required
 from notifier.web import Blueprint
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Tokens")
@@ -34,16 +33,16 @@ class Login(MethodView):
 
 @blp.route("/refresh")
 class Refresh(MethodView):
-    @token_required(refresh=True)
+    @auth_required(refresh=True)
     @blp.response(200, AccessTokenSchema)
     def post(self):
         """A new access token, from a refresh token"""
-        return service.refresh(get_jwt_identity())
+        return service.refresh()
 
 
 @blp.route("/logout")
 class Logout(MethodView):
-    @token_required()
+    @auth_required()
     @blp.response(204)
     def post(self):
         """Log out: revoke this login's access and refresh tokens"""

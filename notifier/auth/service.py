@@ -6,12 +6,12 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from flask_jwt_extended import create_access_token, create_refresh_token, get_jwt
+from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import bindparam, insert, select, update
 
 from notifier.auth.models import AuthSession
 from notifier.auth.passwords import burn_verify, hash_password, needs_rehash, verify_password
-from notifier.auth.tokens import SESSION_CLAIM
+from notifier.auth.principal import SESSION_CLAIM, current_principal
 from notifier.database import async_commit, autocommit, transaction, utcnow
 from notifier.errors import unauthorized
 from notifier.extensions import db
@@ -84,11 +84,12 @@ def _upgrade_hash(user_id: int, password: str) -> None:
         )
 
 
-def refresh(identity: str) -> dict:
+def refresh() -> dict:
     """A new access token for the refresh token's login session."""
-    claims = {SESSION_CLAIM: get_jwt()[SESSION_CLAIM]}
+    principal = current_principal()
+    claims = {SESSION_CLAIM: principal.session_id}
     return {
-        "access_token": create_access_token(identity, additional_claims=claims),
+        "access_token": create_access_token(str(principal.user_id), additional_claims=claims),
         "token_type": "Bearer",
         "expires_in": _access_lifetime(),
     }
@@ -99,6 +100,9 @@ def logout() -> None:
     with transaction():
         db.session.execute(
             update(AuthSession)
-            .where(AuthSession.id == get_jwt()[SESSION_CLAIM], AuthSession.revoked_at.is_(None))
+            .where(
+                AuthSession.id == current_principal().session_id,
+                AuthSession.revoked_at.is_(None),
+            )
             .values(revoked_at=utcnow())
         )

@@ -1,11 +1,11 @@
-"""Routes under `/notifications`: every query is scoped to the token's user."""
+"""Routes under `/notifications`: every statement is the caller's (notifier.auth.ownership)."""
 
 from __future__ import annotations
 
 from flask import jsonify
 from flask.views import MethodView
 
-from notifier.auth.tokens import token_required
+from notifier.auth.principal import auth_required
 from notifier.notifications import service
 from notifier.notifications.schemas import (
     DeliveryAttemptSchema,
@@ -24,7 +24,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Notifications(MethodView):
-    @token_required(session_checked_by_query=True)
+    @auth_required(checked_in_statement=True)
     @blp.arguments(NotificationQuerySchema(), location="query")
     @blp.response(200, NotificationSchema(many=True))
     @blp.paginate()
@@ -43,7 +43,7 @@ class Notifications(MethodView):
         # Bodies built by notification_body: a Response passes the schema undumped.
         return jsonify(items)
 
-    @token_required(session_checked_by_query=True)
+    @auth_required(checked_in_statement=True)
     @blp.arguments(IdempotencyHeaderSchema(), location="headers")
     @blp.arguments(NotificationCreateSchema())
     @blp.response(201, NotificationSchema)
@@ -62,13 +62,13 @@ class Notifications(MethodView):
 
 @blp.route("/<id:notification_id>")
 class NotificationById(MethodView):
-    @token_required(session_checked_by_query=True)
+    @auth_required(checked_in_statement=True)
     @blp.response(200, NotificationSchema)
     def get(self, notification_id):
         """Get one notification"""
         return jsonify(service.get_notification(notification_id))
 
-    @token_required(session_checked_by_query=True)
+    @auth_required(checked_in_statement=True)
     @blp.arguments(NotificationCreateSchema())
     @blp.response(200, NotificationSchema)
     def put(self, data, notification_id):
@@ -79,14 +79,14 @@ class NotificationById(MethodView):
         body = service.update_notification(notification_id, data, replace=True)
         return jsonify(body)
 
-    @token_required(session_checked_by_query=True)
+    @auth_required(checked_in_statement=True)
     @blp.arguments(NotificationPatchSchema())
     @blp.response(200, NotificationSchema)
     def patch(self, data, notification_id):
         """Change some fields of a pending or failed notification"""
         return jsonify(service.update_notification(notification_id, data, replace=False))
 
-    @token_required(session_checked_by_query=True)
+    @auth_required(checked_in_statement=True)
     @blp.response(204)
     def delete(self, notification_id):
         """Delete a notification and its delivery attempts"""
@@ -95,7 +95,7 @@ class NotificationById(MethodView):
 
 @blp.route("/<id:notification_id>/attempts")
 class Attempts(MethodView):
-    @token_required(session_checked_by_query=True)
+    @auth_required(checked_in_statement=True)
     @blp.response(200, DeliveryAttemptSchema(many=True))
     def get(self, notification_id):
         """Delivery attempts of a notification, oldest first"""

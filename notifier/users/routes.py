@@ -2,7 +2,7 @@
 
 from flask.views import MethodView
 
-from notifier.auth.tokens import current_user_id, token_required
+from notifier.auth.principal import auth_required, current_principal
 from notifier.errors import unauthorized
 from notifier.users import service
 from notifier.users.schemas import UserCreateSchema, UserSchema
@@ -27,11 +27,11 @@ class Users(MethodView):
 
 @blp.route("/me")
 class Me(MethodView):
-    @token_required()
+    @auth_required()
     @blp.response(200, UserSchema)
     def get(self):
         """The user the access token belongs to"""
-        user = service.get_user(current_user_id())
+        user = service.get_user(current_principal().user_id)
         if user is None:
             raise unauthorized("The token's user no longer exists.")
         return user

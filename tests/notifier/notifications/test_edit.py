@@ -121,9 +121,9 @@ def test_empty_patch_changes_nothing(api, notification):
 
 def test_edit_that_lost_a_race_with_a_claim_is_409(api, notification, monkeypatch):
     """The compare-and-set sees the version the dispatcher bumped."""
-    from notifier.notifications import service
+    from notifier.notifications import queries
 
-    real_owned = service._owned_row
+    real_owned = queries.owned_row
 
     def owned_then_claimed(notification_id):
         row = real_owned(notification_id)
@@ -133,10 +133,10 @@ def test_edit_that_lost_a_race_with_a_claim_is_409(api, notification, monkeypatc
             .values(status="sending", version=Notification.version + 1)
         )
         db.session.commit()
-        monkeypatch.setattr(service, "_owned_row", real_owned)
+        monkeypatch.setattr(queries, "owned_row", real_owned)
         return row
 
-    monkeypatch.setattr(service, "_owned_row", owned_then_claimed)
+    monkeypatch.setattr(queries, "owned_row", owned_then_claimed)
     response = api.patch(f"/notifications/{notification['id']}", 409, json={"title": "late"})
     assert "sending" in response.get_json()["message"]
     db.session.expire_all()

@@ -1,0 +1,150 @@
+"""The one gate of every statement run on behalf of the caller.
+
+A statement on a user's rows (notifications and what hangs off them) is built
+with `owned(builder)`: the builder receives the caller's user id (`OWNER`) and
+the credential's validity condition, and must put both into the statement, so
+that the check stays inside the request's single round trip. `owned` verifies
+that it did (every table with a `user_id` compares it to the caller, or an
+INSERT writes the caller's id; the validity condition is present) when the
+module is imported, and builds one variant per credential kind. `run` executes
+only such statements, with the principal's bind parameters; `nothing_matched`
+tells a revoked credential (401) from a missing row when one matched nothing.
+
+Why a gate rather than a convention: the session check used to be pasted into
+each statement, and a new statement that forgot it let a revoked token through.
+Here a forgotten condition fails at import, a bare statement fails at `run`, and
+tests/notifier/auth/test_ownership.py fails when a notification module executes
+SQL any other way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import Column, Connection, Executable, Insert, Label, Table
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnElement
+from werkzeug.exceptions import HTTPException
+
+from notifier.auth.principal import (
+    CALLER_USER_ID,
+    OWNER,
+    VALIDITY,
+    Kind,
+    current_principal,
+    ensure_valid,
+    mark_checked,
+)
+from notifier.database import autocommit
+
+Builder = Callable[[BindParameter, ColumnElement[bool]], Executable]
+
+
+class OwnershipError(TypeError):
+    """A statement without the caller's ownership or validity condition."""
+
+
+class OwnedStatement:
+    """A statement restricted to the caller's rows, one variant per credential kind."""
+
+    __slots__ = ("name", "variants")
+
+    def __init__(self, name: str, variants: dict[Kind, Executable]) -> None:
+        self.name = name
+        self.variants = variants
+
+    def __repr__(self) -> str:
+        return f"<OwnedStatement {self.name}>"
+
+
+def owned(builder: Builder, name: str | None = None) -> OwnedStatement:
+    """Build (once, at import) and verify the statement for every credential kind."""
+    variants = {}
+    for kind, validity in VALIDITY.items():
+        statement = builder(OWNER, validity)
+        verify(statement, validity)
+        variants[kind] = statement
+    return OwnedStatement(name or builder.__qualname__, variants)
+
+
+def run(
+    statement: OwnedStatement,
+    params: Mapping[str, Any] | None = None,
+    fetch: Callable = lambda result: result.all(),
+    connection: Connection | None = None,
+):
+    """Execute with the caller's parameters; return `fetch(result)`.
+
+    On the autocommit engine (one statement, no BEGIN/COMMIT) unless given the
+    connection of a transaction.
+    """
+    if not isinstance(statement, OwnedStatement):
+        raise OwnershipError(f"not built with owned(): {statement!r}")
+    principal = current_principal()
+    values = principal.bind_params()
+    if params:
+        values |= params
+    executable = statement.variants[principal.kind]
+    if connection is not None:
+        result = fetch(connection.execute(executable, values))
+    else:
+        with autocommit() as own_connection:
+            result = fetch(own_connection.execute(executable, values))
+    mark_checked()
+    return result
+
+
+def nothing_matched(error: HTTPException) -> HTTPException:
+    """For a statement that matched nothing: raise 401 if the caller's credential
+    is no longer valid, else return `error` (404, 409...) for the caller to raise.
+
+    One primary-key read, only on this path: the hot paths stay one round trip.
+    """
+    ensure_valid()
+    return error
+
+
+def verify(statement: Executable, validity: ColumnElement[bool]) -> None:
+    """Raise OwnershipError unless the statement holds the validity condition and
+    restricts (or, for an INSERT, sets) the `user_id` of every table that has one."""
+    inside_validity = {id(element) for element in visitors.iterate(validity)}
+    elements = [e for e in visitors.iterate(statement) if id(e) not in inside_validity]
+    if not any(element is validity for element in visitors.iterate(statement)):
+        raise OwnershipError(f"no validity condition in {statement}")
+    tables = {e for e in elements if isinstance(e, Table) and "user_id" in e.c}
+    owned_tables = {
+        e.left.table
+        for e in elements
+        if isinstance(e, BinaryExpression)
+        and e.operator is operators.eq
+        and isinstance(e.left, Column)
+        and e.left.name == "user_id"
+        and isinstance(e.right, BindParameter)
+        and e.right.key == CALLER_USER_ID
+    }
+    if isinstance(statement, Insert) and _inserts_owner(statement):
+        owned_tables.add(statement.table)
+    if not owned_tables or tables - owned_tables:
+        missing = ", ".join(sorted(t.name for t in tables - owned_tables)) or "any table"
+        raise OwnershipError(f"no `user_id = :{CALLER_USER_ID}` for {missing} in {statement}")
+
+
+def _inserts_owner(statement: Insert) -> bool:
+    """An INSERT ... SELECT that writes the caller's id into `user_id`: the SELECT's
+    `user_id` label is the caller's parameter, at the position of `user_id` in the
+    INSERT's column list (read from the compiled SQL: from_select's names are not
+    public)."""
+    select = statement.select
+    if select is None:
+        return False
+    labels = list(select.selected_columns.keys())
+    column = select.selected_columns.get("user_id")
+    compiled = str(statement.compile())
+    names = compiled[compiled.index("(") + 1 : compiled.index(")")].split(", ")
+    return (
+        names == labels
+        and isinstance(column, Label)
+        and isinstance(column.element, BindParameter)
+        and column.element.key == CALLER_USER_ID
+    )

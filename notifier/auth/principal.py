@@ -1,0 +1,249 @@
+"""Who is calling: the request's credential turned into a `Principal`, and whether it is
+still valid.
+
+The only module that reads a credential. Routes declare `@auth_required(...)`;
+services ask `current_principal()`; notification statements take the principal's
+ownership and validity condition from `notifier.auth.ownership`, which builds it
+from `VALIDITY` and `Principal.bind_params()` here.
+
+An access token is verified with flask-jwt-extended's public `decode_token`, so
+every `JWT_DECODE_*` setting, `JWT_IDENTITY_CLAIM` and the key loaders apply, and
+a bad token raises the library's own exceptions (rendered by
+`errors.register_jwt_callbacks`). `decode_token` parses a token three times; the
+verified principal is therefore kept per token, in a bounded per-app memo, and a
+repeat of the same token only re-checks its expiry (the one claim that can turn
+false with time). Revocation is never memoised: it is read from the database on
+every request, inside the request's own statement or by `ensure_valid()`, so a
+logout is seen at once by every process and host.
+
+Issue 10 adds API keys: a second `Kind`, its validity clause in `VALIDITY`, and
+its branch in `_authenticate`; statements and routes need no change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from functools import wraps
+from threading import Lock
+from types import MappingProxyType
+
+from flask import current_app, g, request
+from flask_jwt_extended import decode_token
+from flask_jwt_extended.exceptions import (
+    InvalidHeaderError,
+    JWTDecodeError,
+    NoAuthorizationError,
+    RevokedTokenError,
+    WrongTokenError,
+)
+from sqlalchemy import BigInteger, and_, bindparam, exists, select
+
+from notifier.auth.models import AuthSession
+from notifier.database import autocommit
+
+SESSION_CLAIM = "sid"
+# Bind parameters of every condition on the caller: unlike `user_id`, they never
+# collide with a column's name (an UPDATE reserves those for its SET values).
+CALLER_USER_ID = "caller_user_id"
+CALLER_SESSION_ID = "caller_session_id"
+_MEMO_SIZE = 2048
+_NO_CLAIMS: Mapping = MappingProxyType({})
+
+
+class Kind(StrEnum):
+    """What the credential is. Issue 10 adds `API_KEY`."""
+
+    SESSION = "session"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: a user, through one login session (later: one API key).
+
+    `scopes` is None for a login (everything a user may do); an API key will
+    carry its scopes, its id and whether it is a test (`sandbox`) key.
+    """
+
+    user_id: int
+    session_id: str | None
+    kind: Kind = Kind.SESSION
+    scopes: frozenset[str] | None = None
+    api_key_id: int | None = None
+    sandbox: bool = False
+    # The verified token's claims (read-only), for the library's error callbacks.
+    claims: Mapping = field(default_factory=lambda: _NO_CLAIMS, compare=False, repr=False)
+
+    def bind_params(self) -> dict:
+        """Values of the bind parameters in `VALIDITY[self.kind]` and the ownership."""
+        return {CALLER_USER_ID: self.user_id, CALLER_SESSION_ID: self.session_id}
+
+    def allows(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes
+
+
+# The caller's user id, as every ownership condition compares it.
+OWNER = bindparam(CALLER_USER_ID, type_=BigInteger())
+
+# Per kind, the condition that the credential is still valid: for a login, its
+# session is not revoked (and its user not deleted: sessions go with the user).
+VALIDITY = {
+    Kind.SESSION: exists().where(
+        and_(
+            AuthSession.id == bindparam(CALLER_SESSION_ID),
+            AuthSession.user_id == OWNER,
+            AuthSession.revoked_at.is_(None),
+        )
+    ),
+}
+# Built once: the per-request check then skips building and hashing the query.
+_IS_VALID = {kind: select(clause) for kind, clause in VALIDITY.items()}
+
+
+def auth_required(*, refresh: bool = False, checked_in_statement: bool = False):
+    """Require a valid credential; the view then reads `current_principal()`.
+
+    By default validity is read here, one primary-key read. A route whose every
+    statement carries the condition (`notifier.auth.ownership`) passes
+    `checked_in_statement=True` and saves that round trip; it is then an error
+    for the view to answer without having run such a statement.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            g.principal = _authenticate(refresh=refresh)
+            g.principal_checked = False
+            if not checked_in_statement:
+                ensure_valid()
+                return view(*args, **kwargs)
+            response = view(*args, **kwargs)
+            if not g.principal_checked:
+                raise RuntimeError(f"{view.__qualname__} ran no statement checking the caller")
+            return response
+
+        wrapper.auth_requirement = {
+            "refresh": refresh,
+            "checked_in_statement": checked_in_statement,
+        }
+        return wrapper
+
+    return decorator
+
+
+def current_principal() -> Principal:
+    """The caller of this request; an error outside an `auth_required` route."""
+    principal = g.get("principal")
+    if principal is None:
+        raise RuntimeError("no principal: the route is not wrapped by auth_required")
+    return principal
+
+
+def mark_checked() -> None:
+    """Record that a statement carrying the validity condition ran (see auth_required)."""
+    g.principal_checked = True
+
+
+def is_valid() -> bool:
+    """Whether the caller's credential is still valid: one primary-key read."""
+    principal = current_principal()
+    with autocommit() as connection:
+        valid = connection.execute(_IS_VALID[principal.kind], principal.bind_params()).scalar()
+    mark_checked()
+    return bool(valid)
+
+
+def ensure_valid() -> None:
+    """Refuse the caller (401) if the credential was revoked or its user deleted."""
+    if not is_valid():
+        raise RevokedTokenError({}, dict(current_principal().claims))
+
+
+# --- from the request's credential to a principal --------------------------------
+
+
+def _authenticate(*, refresh: bool) -> Principal:
+    encoded = _credential()
+    principal, token_type = _verified(encoded)
+    if token_type != ("refresh" if refresh else "access"):
+        raise WrongTokenError(f"Only {'refresh' if refresh else 'non-refresh'} tokens are allowed")
+    return principal
+
+
+def _credential() -> str:
+    """The token of `<JWT_HEADER_NAME>: <JWT_HEADER_TYPE> <token>`; other schemes
+    may sit beside it, comma-separated (as flask-jwt-extended reads it)."""
+    config = current_app.config
+    name, scheme = config["JWT_HEADER_NAME"], config["JWT_HEADER_TYPE"]
+    header = request.headers.get(name, "").strip().strip(",")
+    if not header:
+        raise NoAuthorizationError(f"Missing {name} Header")
+    if not scheme:
+        parts = header.split()
+        if len(parts) != 1:
+            raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: <JWT>'")
+        return parts[0]
+    values = [value for value in header.split(",") if value.strip()]
+    matching = [value.split() for value in values if value.split()[0] == scheme]
+    if len(matching) != 1:
+        raise NoAuthorizationError(f"Missing '{scheme}' type in '{name}' header")
+    if len(matching[0]) != 2:
+        raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: {scheme} <JWT>'")
+    return matching[0][1]
+
+
+def _verified(encoded: str) -> tuple[Principal, str]:
+    """The principal and token type of a token, verified by `decode_token` once per
+    token and process; a memoised one is re-checked for expiry only."""
+    memo, lock = _memo()
+    with lock:
+        entry = memo.get(encoded)
+        if entry is not None:
+            memo.move_to_end(encoded)
+    if entry is not None:
+        principal, token_type, expires = entry
+        if expires is None or time.time() < expires:
+            return principal, token_type
+    claims = decode_token(encoded)  # raises the library's errors, expiry included
+    principal = _principal_from_claims(claims)
+    entry = (principal, claims["type"], _expiry(claims))
+    with lock:
+        memo[encoded] = entry
+        if len(memo) > _MEMO_SIZE:
+            memo.popitem(last=False)
+    return principal, entry[1]
+
+
+def _principal_from_claims(claims: dict) -> Principal:
+    subject = claims[current_app.config["JWT_IDENTITY_CLAIM"]]
+    session_id = claims.get(SESSION_CLAIM)
+    if not (isinstance(subject, str) and subject.isdigit() and len(subject) <= 18):
+        raise JWTDecodeError("The subject is not a user id")
+    if not isinstance(session_id, str):
+        raise JWTDecodeError(f"Missing claim: {SESSION_CLAIM}")
+    return Principal(int(subject), session_id, claims=MappingProxyType(claims))
+
+
+def _expiry(claims: dict) -> float | None:
+    """When `decode_token` would start refusing the token (`exp` plus the leeway).
+
+    `nbf` and `iat` need no re-check: time only moves them further into the past.
+    """
+    if claims.get("exp") is None:
+        return None
+    leeway = current_app.config["JWT_DECODE_LEEWAY"]
+    if isinstance(leeway, timedelta):
+        leeway = leeway.total_seconds()
+    return claims["exp"] + leeway
+
+
+def _memo() -> tuple[OrderedDict, Lock]:
+    """This app's verified tokens, least recently used first (tests build several apps)."""
+    memo = current_app.extensions.get("notifier_principal_memo")
+    if memo is None:
+        memo = current_app.extensions.setdefault("notifier_principal_memo", (OrderedDict(), Lock()))
+    return memo

@@ -1,0 +1,115 @@
+"""The `Idempotency-Key` store of `POST /notifications`: replay, store, purge.
+
+The first request's answer is stored beside its notification, in the same
+transaction; the unique (user, key) index makes two racing requests create one
+notification (the loser's insert fails and it replays). Reads and writes are
+the caller's, through `notifier.auth.ownership`: a revoked credential replays
+nothing and stores nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import Connection, bindparam, delete, insert, select
+
+from notifier.auth.ownership import nothing_matched, owned, run
+from notifier.database import transaction, utcnow
+from notifier.errors import unprocessable
+from notifier.extensions import db
+from notifier.notifications.models import IdempotencyKey
+
+_KEYS = IdempotencyKey.__table__
+
+
+def request_hash(data: dict) -> str:
+    """A digest of the parsed body: the same key with another body is refused."""
+    canonical = {
+        key: (value.isoformat() if isinstance(value, datetime) else value)
+        for key, value in data.items()
+    }
+    encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+_STORED = owned(
+    lambda owner, valid: select(
+        _KEYS.c.id, _KEYS.c.request_hash, _KEYS.c.response_body, _KEYS.c.created_at
+    ).where(_KEYS.c.user_id == owner, _KEYS.c.key == bindparam("key"), valid),
+    "idempotency.stored",
+)
+_FORGET = owned(
+    lambda owner, valid: delete(_KEYS).where(
+        _KEYS.c.id == bindparam("key_id"), _KEYS.c.user_id == owner, valid
+    ),
+    "idempotency.forget",
+)
+
+
+def replay(key: str, digest: str) -> dict | None:
+    """The stored answer for this key, or None when the key is new or expired (or
+    the credential is no longer valid: the insert that follows then refuses it)."""
+    record = run(_STORED, {"key": key}, lambda result: result.first())
+    if record is None:
+        return None
+    ttl = timedelta(seconds=current_app.config["IDEMPOTENCY_KEY_TTL_S"])
+    if record.created_at < utcnow() - ttl:
+        run(_FORGET, {"key_id": record.id}, lambda result: result.rowcount)
+        return None
+    if record.request_hash != digest:
+        raise unprocessable(
+            "Idempotency-Key",
+            "This Idempotency-Key was used with a different request body.",
+            location="headers",
+        )
+    return record.response_body
+
+
+_STORED_COLUMNS = ("key", "request_hash", "notification_id", "response_code", "response_body")
+
+
+def _store(owner, valid):
+    values = select(
+        owner.label("user_id"),
+        *(bindparam(name, type_=_KEYS.c[name].type).label(name) for name in _STORED_COLUMNS),
+        bindparam("created_at", type_=_KEYS.c.created_at.type).label("created_at"),
+    ).where(valid)
+    return insert(_KEYS).from_select(list(values.selected_columns.keys()), values)
+
+
+_STORE = owned(_store, "idempotency.store")
+
+
+def store(key: str, digest: str, body: dict, connection: Connection) -> None:
+    """Keep the answer `body` (a 201) for `key`, in the transaction of `connection`.
+
+    Raises IntegrityError when a racing request stored this key first, and 401
+    when the credential was revoked since the notification's insert.
+    """
+    params = {
+        "key": key,
+        "request_hash": digest,
+        "notification_id": body["id"],
+        "response_code": 201,
+        "response_body": body,
+        "created_at": utcnow(),
+    }
+    if run(_STORE, params, lambda result: result.rowcount, connection) != 1:
+        # Revoked between the two statements: the transaction rolls back.
+        raise nothing_matched(RuntimeError("the key was not stored for a valid caller"))
+
+
+def purge_idempotency_keys(older_than: datetime) -> int:
+    """Delete every user's keys created before `older_than`; return how many.
+
+    Maintenance for the worker's schedule, on no caller's behalf: the one
+    statement here outside `notifier.auth.ownership`.
+    """
+    with transaction():
+        result = db.session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.created_at < older_than)
+        )
+    return result.rowcount

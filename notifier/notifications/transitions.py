@@ -1,0 +1,158 @@
+"""The API's transitions of a notification: create (a new pending row), re-queue
+on edit, delete. The dispatcher's (claim, reclaim, record, release) live with it.
+
+Each transition is one statement builder and one function, self-contained, so
+that they can join the other transitions in one state-machine module. Every
+statement goes through `notifier.auth.ownership`: it touches only the caller's
+rows, and only while the caller's credential is valid, inside the statement
+itself (one round trip). Edits and deletes race the dispatcher's claims: each is
+a single compare-and-set statement, so one side wins cleanly on PostgreSQL and
+SQLite alike, without holding row locks while the request is being validated.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
+
+from notifier.auth.ownership import owned, run
+from notifier.database import utcnow
+from notifier.notifications.models import EDITABLE_STATUSES, Notification
+
+_TABLE = Notification.__table__
+EDITABLE_FIELDS = ("title", "content", "channel", "target", "scheduled_at")
+
+
+def first_attempt_at(scheduled_at: datetime | None, now: datetime) -> datetime:
+    return scheduled_at if scheduled_at is not None and scheduled_at > now else now
+
+
+# --- create: a new pending row ----------------------------------------------------
+
+# Every column but the id, the owner and those only the dispatcher writes.
+_NEW_ROW_COLUMNS = tuple(
+    column.name
+    for column in _TABLE.c
+    if column.name
+    not in {"id", "user_id", "lease_expires_at", "sent_at", "error_message", "provider_message_id"}
+)
+
+
+def _insert_pending(owner, valid):
+    """INSERT ... SELECT: one statement, so it needs no transaction of its own, and
+    it inserts nothing once the credential is revoked. Triggers (counters, the
+    dispatchers' NOTIFY) run inside it."""
+    values = select(
+        owner.label("user_id"),
+        *(bindparam(name, type_=_TABLE.c[name].type).label(name) for name in _NEW_ROW_COLUMNS),
+    ).where(valid)
+    return (
+        insert(_TABLE)
+        .from_select(list(values.selected_columns.keys()), values)
+        .returning(*_TABLE.c)
+    )
+
+
+INSERT_PENDING = owned(_insert_pending, "insert_pending")
+
+
+def insert_pending(
+    fields: dict, target: str, connection: Connection | None = None
+) -> RowMapping | None:
+    """Insert a `pending` notification of the caller (checked `fields`, normalised
+    `target`); its row, or None if the caller's credential is no longer valid."""
+    now = utcnow()
+    values = {
+        "title": fields["title"],
+        "content": fields["content"],
+        "channel": fields["channel"],
+        "target": target,
+        "status": "pending",
+        "attempts": 0,
+        "version": 1,
+        "scheduled_at": fields.get("scheduled_at"),
+        "next_attempt_at": first_attempt_at(fields.get("scheduled_at"), now),
+        "delivery_key": uuid.uuid4().hex,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return run(INSERT_PENDING, values, lambda result: result.mappings().first(), connection)
+
+
+# --- re-queue on edit: compare-and-set ----------------------------------------------
+
+
+def _requeue_statement(reset_attempts: bool):
+    """The compare-and-set UPDATE of an edit, built once per kind.
+
+    It matches only while the row still has the version and an editable status
+    the edit was computed from, and while the caller's credential is valid.
+    """
+    columns = [*EDITABLE_FIELDS, "status", "next_attempt_at", "lease_expires_at"]
+    columns += ["delivery_key", "version", "updated_at"]
+    if reset_attempts:
+        columns += ["attempts", "error_message"]
+
+    def build(owner, valid):
+        return (
+            update(_TABLE)
+            .where(
+                _TABLE.c.id == bindparam("notification_id"),
+                _TABLE.c.user_id == owner,
+                _TABLE.c.version == bindparam("expected_version"),
+                _TABLE.c.status.in_(EDITABLE_STATUSES),
+                valid,
+            )
+            .values({name: bindparam(f"new_{name}", type_=_TABLE.c[name].type) for name in columns})
+            .returning(*_TABLE.c)
+        )
+
+    return owned(build, f"requeue(reset_attempts={reset_attempts})")
+
+
+# Editing a failed notification also resets its attempts; a pending one keeps
+# them (a retry may be scheduled, and its count belongs to the dispatcher).
+_REQUEUE = {False: _requeue_statement(False), True: _requeue_statement(True)}
+
+
+def requeue(current: RowMapping, fields: dict) -> RowMapping | None:
+    """Write the edited `fields` over the row `current` read, back to `pending` with a
+    new delivery key; the new row, or None if the row changed since (or the
+    credential is no longer valid)."""
+    now = utcnow()
+    failed = current["status"] == "failed"
+    values = {
+        **{name: fields[name] for name in EDITABLE_FIELDS},
+        "status": "pending",
+        "next_attempt_at": first_attempt_at(fields["scheduled_at"], now),
+        "lease_expires_at": None,
+        "delivery_key": uuid.uuid4().hex,
+        "version": current["version"] + 1,
+        "updated_at": now,
+    }
+    if failed:
+        values |= {"attempts": 0, "error_message": None}
+    params = {
+        "notification_id": current["id"],
+        "expected_version": current["version"],
+        **{f"new_{name}": value for name, value in values.items()},
+    }
+    return run(_REQUEUE[failed], params, lambda result: result.mappings().first())
+
+
+# --- delete ---------------------------------------------------------------------------
+
+DELETE = owned(
+    lambda owner, valid: delete(_TABLE).where(
+        _TABLE.c.id == bindparam("notification_id"), _TABLE.c.user_id == owner, valid
+    ),
+    "delete",
+)
+
+
+def delete_owned(notification_id: int) -> bool:
+    """Delete it and its attempts (cascade); False if nothing matched. A claimed one
+    may still be in flight to the provider; its result then finds no row and is dropped."""
+    return run(DELETE, {"notification_id": notification_id}, lambda result: result.rowcount) == 1

@@ -1,0 +1,213 @@
+"""Structural: no route and no notification statement can skip the caller's check.
+
+Three layers, each with a test that it catches what it should:
+- every route outside the public allowlist is wrapped, outermost, by
+  `auth_required` (so it authenticates before its body is even parsed);
+- every statement on the caller's rows is built with `owned()`, which refuses a
+  statement without the ownership or validity condition, and `run()` refuses
+  any other statement;
+- the notification modules execute SQL only through `run()` (read from their
+  source), so a new service function cannot go around the gate.
+"""
+
+import ast
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+from flask import Flask
+from sqlalchemy import Executable, bindparam, delete, insert, select
+from sqlalchemy.sql import visitors
+
+import notifier.notifications
+from notifier.auth.ownership import OwnedStatement, OwnershipError, owned, run
+from notifier.auth.principal import auth_required
+from notifier.notifications.models import DeliveryAttempt, Notification, NotificationCount
+from tests.test_route_auth import PUBLIC
+
+TABLE = Notification.__table__
+# Run on no caller's behalf: the worker's purge of every user's old keys.
+NOT_ON_BEHALF_OF_A_CALLER = {("notifier.notifications.idempotency", "purge_idempotency_keys")}
+# Guarded by a credential of its own (METRICS_TOKEN), not by a user's.
+OPERATOR_ROUTES = {("GET", "/metrics")}
+
+
+def unguarded_routes(app: Flask) -> list[str]:
+    """Routes whose view is not wrapped, outermost, by auth_required."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if (method, rule.rule) in PUBLIC | OPERATOR_ROUTES:
+                continue
+            view_class = getattr(view, "view_class", None)
+            handler = getattr(view_class, method.lower(), None) if view_class else view
+            if getattr(handler, "auth_requirement", None) is None:
+                found.append(f"{method} {rule.rule}")
+    return found
+
+
+def test_every_route_asks_the_principal_module(app):
+    assert unguarded_routes(app) == []
+
+
+def test_a_route_without_the_decorator_is_found(app):
+    probe = Flask("probe")
+    probe.add_url_rule("/notifications/export", "export", lambda: "")
+    probe.add_url_rule("/notifications/own", "own", auth_required()(lambda: ""))
+    assert unguarded_routes(probe) == ["GET /notifications/export"]
+
+
+def _notification_modules():
+    package = notifier.notifications
+    for info in pkgutil.iter_modules(package.__path__):
+        yield importlib.import_module(f"{package.__name__}.{info.name}")
+
+
+def _values(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _values(item)
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _values(item)
+    else:
+        yield value
+
+
+def test_every_statement_of_the_notification_modules_is_owned():
+    owned_count = 0
+    for module in _notification_modules():
+        for name, value in vars(module).items():
+            for item in _values(value):
+                assert not isinstance(item, Executable), f"{module.__name__}.{name}: use owned()"
+                owned_count += isinstance(item, OwnedStatement)
+    assert owned_count >= 20
+
+
+# Methods that run SQL or reach a connection (`scalar(statement)` runs one;
+# `result.scalar()`, without arguments, reads a result `run()` returned).
+_EXECUTING = {"execute", "exec_driver_sql", "connect", "begin", "engine"}
+_EXECUTING_WITH_ARGUMENTS = {"scalar", "scalars"}
+
+
+def _sql_outside_the_gate(module_name: str, source: str) -> list[str]:
+    """Calls that execute SQL, or reach a connection, in the functions of a module."""
+    tree = ast.parse(source)
+    found = []
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        if (module_name, function.name) in NOT_ON_BEHALF_OF_A_CALLER:
+            continue
+        for node in ast.walk(function):
+            text = ast.unparse(node) if isinstance(node, ast.Call) else ""
+            if not text:
+                continue
+            called = node.func
+            attribute = called.attr if isinstance(called, ast.Attribute) else None
+            name = called.id if isinstance(called, ast.Name) else None
+            session = "db.session" in text and text != "db.session.connection()"
+            executing = attribute in _EXECUTING or name == "autocommit" or session
+            if executing or (attribute in _EXECUTING_WITH_ARGUMENTS and node.args):
+                found.append(f"{module_name}.{function.name}: {text}")
+    return found
+
+
+def test_notification_modules_execute_sql_only_through_the_gate():
+    found = []
+    for module in _notification_modules():
+        found += _sql_outside_the_gate(module.__name__, inspect.getsource(module))
+    assert found == []
+
+
+BYPASSES = """
+def read(notification_id):
+    with autocommit() as connection:
+        return connection.execute(GET, {"id": notification_id}).first()
+
+def count():
+    return db.session.query(Notification).count()
+
+def purge_idempotency_keys(older_than):
+    db.session.execute(delete(IdempotencyKey))
+"""
+
+
+def test_the_source_check_finds_sql_outside_the_gate():
+    found = _sql_outside_the_gate("notifier.notifications.service", BYPASSES)
+    # The purge is exempt only where it belongs, in the idempotency store.
+    assert {line.split(":")[0].rsplit(".", 1)[1] for line in found} == {
+        "read",
+        "count",
+        "purge_idempotency_keys",
+    }
+
+
+def _owned_by(owner, valid):
+    return select(TABLE.c.id).where(TABLE.c.user_id == owner, valid)
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        # No validity condition.
+        lambda owner, valid: select(TABLE.c.id).where(TABLE.c.user_id == owner),
+        # No ownership.
+        lambda owner, valid: select(TABLE.c.id).where(TABLE.c.id == bindparam("id"), valid),
+        # Ownership on one table, not on the other one read.
+        lambda owner, valid: select(
+            TABLE.c.id, select(NotificationCount.total).scalar_subquery()
+        ).where(TABLE.c.user_id == owner, valid),
+        # Owner compared with something else than equality.
+        lambda owner, valid: select(TABLE.c.id).where(TABLE.c.user_id != owner, valid),
+        # Attempts without their notification's owner.
+        lambda owner, valid: select(DeliveryAttempt.id).where(valid),
+        lambda owner, valid: delete(TABLE).where(TABLE.c.id == bindparam("id"), valid),
+        # An INSERT of someone else's id.
+        lambda owner, valid: insert(TABLE).from_select(
+            ["user_id"], select(bindparam("user_id").label("user_id")).where(valid)
+        ),
+        # The caller's id, written into another column than user_id.
+        lambda owner, valid: insert(TABLE).from_select(
+            ["attempts", "user_id"],
+            select(owner.label("user_id"), bindparam("x").label("attempts")).where(valid),
+        ),
+    ],
+)
+def test_a_statement_without_the_callers_condition_is_refused(builder):
+    with pytest.raises(OwnershipError):
+        owned(builder)
+
+
+def test_a_statement_with_the_callers_condition_is_accepted():
+    statement = owned(_owned_by)
+    for variant in statement.variants.values():
+        assert any(e.__class__.__name__ == "Exists" for e in visitors.iterate(variant))
+
+
+def test_run_refuses_a_bare_statement(app, api):
+    with app.test_request_context(headers=api.headers), pytest.raises(OwnershipError):
+        run(select(TABLE.c.id))
+
+
+def test_a_route_checked_in_statement_must_run_one(app, api):
+    """`checked_in_statement=True` is enforced: a view that ran no owned statement
+    would have answered a revoked token, so it is an error instead."""
+
+    @auth_required(checked_in_statement=True)
+    def lazy_view():
+        return "answered without checking"
+
+    @auth_required(checked_in_statement=True)
+    def diligent_view():
+        return str(len(run(owned(_owned_by))))
+
+    with app.test_request_context(headers=api.headers):
+        assert diligent_view() == "0"
+    with (
+        app.test_request_context(headers=api.headers),
+        pytest.raises(RuntimeError, match="ran no statement checking the caller"),
+    ):
+        lazy_view()
