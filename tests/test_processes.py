@@ -104,8 +104,9 @@ def test_a_process_that_ignores_sigterm_is_killed_after_the_grace(tmp_path: Path
 
 def test_stop_takes_the_process_group_down_with_its_leader(tmp_path: Path) -> None:
     parent = start([sys.executable, "-c", PARENT_WITH_CHILD], log_path=tmp_path / "parent.log")
-    assert wait_until(lambda: parent.log_tail().strip().isdigit())
-    child = int(parent.log_tail().strip())
+    # The child shares the log and prints a line of its own: the PID is the first line.
+    assert wait_until(lambda: parent.log_tail().split("\n", 1)[0].strip().isdigit())
+    child = int(parent.log_tail().split("\n", 1)[0])
     assert not gone(child)
     parent.stop(grace_s=5)
     assert wait_until(lambda: gone(child)), f"child {child} outlived its stopped parent"
