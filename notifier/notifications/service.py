@@ -28,6 +28,7 @@ from notifier.auth.tokens import (
 from notifier.database import autocommit, transaction, utcnow
 from notifier.errors import conflict, not_found, unprocessable
 from notifier.extensions import db
+from notifier.notifications.lifecycle import Status
 from notifier.notifications.models import (
     EDITABLE_STATUSES,
     DeliveryAttempt,
@@ -78,7 +79,7 @@ def _new_row(user_id: int, data: dict) -> dict:
         "content": data["content"],
         "channel": data["channel"],
         "target": target,
-        "status": "pending",
+        "status": Status.PENDING,
         "attempts": 0,
         "version": 1,
         "scheduled_at": data.get("scheduled_at"),
@@ -354,14 +355,14 @@ def update_notification(notification_id: int, data: dict, *, replace: bool) -> d
     now = utcnow()
     values = {
         **merged,
-        "status": "pending",
+        "status": Status.PENDING,
         "next_attempt_at": _first_attempt_at(merged["scheduled_at"], now),
         "lease_expires_at": None,
         "delivery_key": uuid.uuid4().hex,
         "version": current["version"] + 1,
         "updated_at": now,
     }
-    if current["status"] == "failed":
+    if current["status"] == Status.FAILED:
         values |= {"attempts": 0, "error_message": None}
     params = {
         "session_id": session_params()["session_id"],
@@ -371,7 +372,9 @@ def update_notification(notification_id: int, data: dict, *, replace: bool) -> d
         **{f"new_{name}": value for name, value in values.items()},
     }
     with autocommit() as connection:
-        row = connection.execute(_EDIT[current["status"] == "failed"], params).mappings().first()
+        row = (
+            connection.execute(_EDIT[current["status"] == Status.FAILED], params).mappings().first()
+        )
     if row is None:
         _ensure_editable(_owned_row(notification_id)["status"])
         raise conflict("The notification changed while it was being edited; try again.")

@@ -70,7 +70,8 @@ def worker(
     from notifier.extensions import db
     from notifier.notifications.service import purge_idempotency_keys
     from notifier.ratelimit import DatabaseStorage
-    from notifier.worker.dispatcher import Dispatcher, Settings
+    from notifier.worker.policy import Settings
+    from notifier.worker.runner import Dispatcher
 
     _configure_logging(log_level.upper())
     settings = Settings.from_config(
