@@ -29,8 +29,8 @@ from notifier.worker.policy import Settings, new_state
 log = logging.getLogger(__name__)
 
 # Worth trying again: the connection was lost, the server is restarting, a
-# deadlock or serialisation failure, or (SQLite) a row changed under the batch.
-RETRYABLE = (OperationalError, InterfaceError, results.RowsChanged)
+# deadlock or serialisation failure.
+RETRYABLE = (OperationalError, InterfaceError)
 
 
 @dataclass(frozen=True)
