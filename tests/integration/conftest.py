@@ -153,7 +153,9 @@ def start_gunicorn_delivery(tmp_path) -> Iterator[Callable[..., DeliveryService]
                 pytest.fail(f"gunicorn exited with {process.returncode}; see {log.name}")
             try:
                 return requests.get(f"{service.url}/health", timeout=1).status_code == 200
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not up yet: a connection accepted by the master before a worker
+                # has booted (slow on a loaded machine) times out.
                 return False
 
         wait_for(healthy, 20, 0.1, "the delivery service to start")
