@@ -15,6 +15,7 @@ from sqlalchemy import select
 from notifier.auth.passwords import hash_password
 from notifier.database import transaction, utcnow
 from notifier.extensions import db
+from notifier.notifications.lifecycle import Outcome, Status
 from notifier.notifications.models import DeliveryAttempt, Notification
 from notifier.users.models import User
 
@@ -28,25 +29,25 @@ def _examples(now) -> list[dict]:
     later = now + timedelta(days=1)
     return [
         {"title": "Welcome aboard", "channel": "email", "target": "ada@example.com",
-         "status": "sent", "attempts": 1},
+         "status": Status.SENT, "attempts": 1},
         {"title": "Your code is 482913", "channel": "sms", "target": "+14155552671",
-         "status": "sent", "attempts": 1},
+         "status": Status.SENT, "attempts": 1},
         {"title": "New follower", "channel": "push", "target": PUSH_TOKEN,
-         "status": "sent", "attempts": 1},
+         "status": Status.SENT, "attempts": 1},
         {"title": "Weekly digest", "channel": "email", "target": "ada@example.com",
-         "status": "pending", "scheduled_at": later},
+         "status": Status.PENDING, "scheduled_at": later},
         {"title": "Appointment reminder", "channel": "sms", "target": "+447911123456",
-         "status": "pending", "scheduled_at": later},
+         "status": Status.PENDING, "scheduled_at": later},
         {"title": "Flash sale starts", "channel": "push", "target": PUSH_TOKEN,
-         "status": "pending", "scheduled_at": later},
+         "status": Status.PENDING, "scheduled_at": later},
         {"title": "Invoice ready", "channel": "email", "target": "reject@example.com",
-         "status": "failed", "attempts": 1, "error": "The provider rejected the address."},
+         "status": Status.FAILED, "attempts": 1, "error": "The provider rejected the address."},
         {"title": "Delivery window", "channel": "sms", "target": "+15005550001",
-         "status": "failed", "attempts": 1, "error": "The provider rejected the number."},
+         "status": Status.FAILED, "attempts": 1, "error": "The provider rejected the number."},
         {"title": "Password changed", "channel": "push", "target": "reject-" + PUSH_TOKEN,
-         "status": "failed", "attempts": 1, "error": "The device token is unregistered."},
+         "status": Status.FAILED, "attempts": 1, "error": "The device token is unregistered."},
         {"title": "Order shipped", "channel": "email", "target": "ada@example.com",
-         "status": "sending", "attempts": 1},
+         "status": Status.SENDING, "attempts": 1},
     ]  # fmt: skip
 
 
@@ -76,7 +77,7 @@ def seed() -> tuple[User, int]:
 
 
 def _rows(user_id: int, example: dict, now) -> list:
-    status = example["status"]
+    status: Status = example["status"]
     notification = Notification(
         user_id=user_id,
         title=example["title"],
@@ -87,26 +88,26 @@ def _rows(user_id: int, example: dict, now) -> list:
         attempts=example.get("attempts", 0),
         scheduled_at=example.get("scheduled_at"),
         next_attempt_at=example.get("scheduled_at") or now,
-        lease_expires_at=now + timedelta(seconds=60) if status == "sending" else None,
+        lease_expires_at=now + timedelta(seconds=60) if status == Status.SENDING else None,
         delivery_key=uuid.uuid4().hex,
         version=1,
-        sent_at=now if status == "sent" else None,
-        provider_message_id=f"demo-{uuid.uuid4().hex[:12]}" if status == "sent" else None,
+        sent_at=now if status == Status.SENT else None,
+        provider_message_id=f"demo-{uuid.uuid4().hex[:12]}" if status == Status.SENT else None,
         error_message=example.get("error"),
         created_at=now,
         updated_at=now,
     )
     db.session.add(notification)
     db.session.flush()
-    if status not in ("sent", "failed"):
+    if status not in (Status.SENT, Status.FAILED):
         return [notification]
     attempt = DeliveryAttempt(
         notification_id=notification.id,
         number=1,
         started_at=now,
         finished_at=now,
-        outcome="sent" if status == "sent" else "rejected",
-        http_status=200 if status == "sent" else 422,
+        outcome=Outcome.SENT if status == Status.SENT else Outcome.REJECTED,
+        http_status=200 if status == Status.SENT else 422,
         error=example.get("error"),
         provider_message_id=notification.provider_message_id,
         duration_ms=42,

@@ -26,16 +26,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from notifier.database import BigId, UTCDateTime, utcnow
 from notifier.extensions import db
-
-STATUSES = ("pending", "sending", "sent", "failed")
-OUTCOMES = ("sent", "rejected", "unavailable")
-EDITABLE_STATUSES = ("pending", "failed")
+from notifier.notifications.lifecycle import (
+    EDITABLE_STATUSES as EDITABLE_STATUSES,  # re-exported: the API service imports it from here
+)
+from notifier.notifications.lifecycle import OUTCOMES, STATUSES, Status, sql_in
 
 
 class Notification(db.Model):
     __tablename__ = "notifications"
     __table_args__ = (
-        CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        CheckConstraint(f"status IN {sql_in(STATUSES)}", name="status"),
         CheckConstraint("channel IN ('email', 'sms', 'push')", name="channel"),
         # The list: one user's rows, newest first, optionally by status or channel.
         Index("ix_notifications_user_created", "user_id", "created_at", "id"),
@@ -45,14 +45,14 @@ class Notification(db.Model):
         Index(
             "ix_notifications_due",
             "next_attempt_at",
-            postgresql_where=text("status = 'pending'"),
-            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text(f"status = '{Status.PENDING}'"),
+            sqlite_where=text(f"status = '{Status.PENDING}'"),
         ),
         Index(
             "ix_notifications_lease",
             "lease_expires_at",
-            postgresql_where=text("status = 'sending'"),
-            sqlite_where=text("status = 'sending'"),
+            postgresql_where=text(f"status = '{Status.SENDING}'"),
+            sqlite_where=text(f"status = '{Status.SENDING}'"),
         ),
     )
 
@@ -62,7 +62,7 @@ class Notification(db.Model):
     content: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(8))
     target: Mapped[str] = mapped_column(String(4096))
-    status: Mapped[str] = mapped_column(String(8), default="pending")
+    status: Mapped[str] = mapped_column(String(8), default=Status.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -98,7 +98,7 @@ class DeliveryAttempt(db.Model):
 
     __tablename__ = "delivery_attempts"
     __table_args__ = (
-        CheckConstraint(f"outcome IN {OUTCOMES!r}", name="outcome"),
+        CheckConstraint(f"outcome IN {sql_in(OUTCOMES)}", name="outcome"),
         Index("ix_delivery_attempts_notification", "notification_id", "number"),
     )
 

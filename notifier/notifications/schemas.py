@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate
 
 from notifier import channels
-from notifier.notifications.models import STATUSES
+from notifier.notifications.lifecycle import Status
 from notifier.schemas import BaseSchema, QuerySchema, Text, UTCDateTime
 
 
@@ -55,7 +55,7 @@ class IdempotencyHeaderSchema(QuerySchema):
 
 
 class NotificationQuerySchema(QuerySchema):
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.String(validate=validate.OneOf([status.value for status in Status]))
     channel = fields.String(validate=validate.OneOf(channels.CHANNELS))
 
 

@@ -2,7 +2,7 @@
 
 Every statement runs on the caller's behalf through `notifier.auth.ownership`
 (the caller's rows only, while the credential is valid); the statements live in
-`queries` (reads), `transitions` (create, re-queue on edit, delete) and
+`queries` (reads), `lifecycle.requests` (create, re-queue on edit, delete) and
 `idempotency` (the Idempotency-Key store). This module holds the rules between
 them: channel checks, merging an edit, the idempotent-create retry loop.
 """
@@ -17,8 +17,9 @@ from notifier.auth.ownership import nothing_matched
 from notifier.database import transaction
 from notifier.errors import conflict, not_found, unprocessable
 from notifier.extensions import db
-from notifier.notifications import idempotency, queries, transitions
+from notifier.notifications import idempotency, queries
 from notifier.notifications.idempotency import purge_idempotency_keys
+from notifier.notifications.lifecycle import requests as transitions
 from notifier.notifications.models import EDITABLE_STATUSES
 from notifier.notifications.schemas import notification_body
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from notifier import claims
 from notifier.database import UTCDateTime, utcnow
-from notifier.webhooks.models import DISABLED_ERROR, Webhook, WebhookDelivery
+from notifier.webhooks.models import DISABLED_ERROR, DeliveryStatus, Webhook, WebhookDelivery
 
 deliveries = WebhookDelivery.__table__
 webhooks = Webhook.__table__
@@ -57,7 +57,7 @@ RECORD = (
     update(deliveries)
     .where(
         deliveries.c.id == bindparam("b_id"),
-        deliveries.c.status == "pending",
+        deliveries.c.status == DeliveryStatus.PENDING,
         deliveries.c.attempts == bindparam("b_attempts"),
     )
     .values(
@@ -82,7 +82,7 @@ class DeliveryQueue:
         """Claim up to `limit` due deliveries in one short transaction (nothing held after)."""
         now = now or utcnow()
         lease_until = now + timedelta(seconds=self.lease_s)
-        due = (deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+        due = (deliveries.c.status == DeliveryStatus.PENDING, deliveries.c.next_attempt_at <= now)
         with self.engine.begin() as connection:
             # Rows whose last allowed try was lost with its worker: failed, not sent again.
             claims.claim_due(
@@ -91,7 +91,11 @@ class DeliveryQueue:
                 due=(*due, deliveries.c.attempts >= self.max_attempts),
                 order_by=deliveries.c.next_attempt_at,
                 limit=limit,
-                values={"status": "failed", "error": LOST_LAST_TRY, "lease_expires_at": None},
+                values={
+                    "status": DeliveryStatus.FAILED,
+                    "error": LOST_LAST_TRY,
+                    "lease_expires_at": None,
+                },
                 returning=(deliveries.c.id,),
                 recheck=due,
             )
@@ -129,7 +133,9 @@ class DeliveryQueue:
                 connection.execute(
                     update(deliveries)
                     .where(deliveries.c.id.in_(stopped))
-                    .values(status="failed", error=DISABLED_ERROR, lease_expires_at=None)
+                    .values(
+                        status=DeliveryStatus.FAILED, error=DISABLED_ERROR, lease_expires_at=None
+                    )
                 )
         return [
             Job(
@@ -157,7 +163,9 @@ class DeliveryQueue:
                 "b_error": outcome.error,
                 "b_duration_ms": outcome.duration_ms,
                 "b_next_attempt_at": outcome.next_attempt_at or outcome.finished_at,
-                "b_delivered_at": (outcome.finished_at if outcome.status == "delivered" else None),
+                "b_delivered_at": (
+                    outcome.finished_at if outcome.status == DeliveryStatus.DELIVERED else None
+                ),
             }
             for job, outcome in results
         ]
@@ -174,7 +182,7 @@ class DeliveryQueue:
                 update(deliveries)
                 .where(
                     deliveries.c.id == bindparam("b_id"),
-                    deliveries.c.status == "pending",
+                    deliveries.c.status == DeliveryStatus.PENDING,
                     deliveries.c.attempts == bindparam("b_attempts"),
                 )
                 .values(
@@ -190,7 +198,8 @@ class DeliveryQueue:
         with self.engine.begin() as connection:
             return connection.execute(
                 delete(deliveries).where(
-                    deliveries.c.created_at < older_than, deliveries.c.status != "pending"
+                    deliveries.c.created_at < older_than,
+                    deliveries.c.status != DeliveryStatus.PENDING,
                 )
             ).rowcount
 
@@ -200,7 +209,7 @@ class DeliveryQueue:
         with self.engine.connect() as connection:
             earliest = connection.execute(
                 select(deliveries.c.next_attempt_at)
-                .where(deliveries.c.status == "pending")
+                .where(deliveries.c.status == DeliveryStatus.PENDING)
                 .order_by(deliveries.c.next_attempt_at)
                 .limit(1)
             ).scalar()

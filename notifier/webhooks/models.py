@@ -13,6 +13,7 @@ moves to the end of its lease, so a row whose sender died is simply due again.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -40,7 +41,22 @@ EVENT_BITS = {
 EVENT_TYPES = tuple(EVENT_BITS)
 TEST_EVENT = "webhook.test"
 ALL_EVENTS_MASK = sum(EVENT_BITS.values())
-DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+
+class DeliveryStatus(StrEnum):
+    """Where a webhook delivery is (the `status` column of `webhook_deliveries`).
+
+    The webhook deliveries' own small state machine: pending → delivered, or
+    pending → failed (see `delivery_queue`). This module owns the words; the other
+    modules name a state through this enum.
+    """
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+DELIVERY_STATUSES = tuple(DeliveryStatus)
 # The error of deliveries stopped because their webhook was disabled.
 DISABLED_ERROR = "The webhook was disabled before this event was delivered."
 
@@ -83,8 +99,8 @@ class WebhookDelivery(db.Model):
         Index(
             "ix_webhook_deliveries_due",
             "next_attempt_at",
-            postgresql_where=text("status = 'pending'"),
-            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text(f"status = '{DeliveryStatus.PENDING}'"),
+            sqlite_where=text(f"status = '{DeliveryStatus.PENDING}'"),
         ),
         # The purge.
         Index("ix_webhook_deliveries_created", "created_at"),
@@ -98,7 +114,7 @@ class WebhookDelivery(db.Model):
     notification_id: Mapped[int | None] = mapped_column(BigInteger)
     # The exact bytes that are signed and sent, the same on every try.
     payload: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -37,9 +37,16 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from notifier.database import UTCDateTime, utcnow
+from notifier.notifications.lifecycle import Status
 from notifier.notifications.models import Notification
 from notifier.notifications.schemas import BODY_FIELDS, body_from_values
-from notifier.webhooks.models import EVENT_BITS, TEST_EVENT, Webhook, WebhookDelivery
+from notifier.webhooks.models import (
+    EVENT_BITS,
+    TEST_EVENT,
+    DeliveryStatus,
+    Webhook,
+    WebhookDelivery,
+)
 from notifier.webhooks.signing import new_event_id
 
 notifications = Notification.__table__
@@ -49,9 +56,9 @@ deliveries = WebhookDelivery.__table__
 # A notification's status after a recorded result -> the event that announces it.
 # `pending` after a try means "failed, another try is scheduled".
 EVENT_FOR_STATUS = {
-    "sent": "notification.sent",
-    "failed": "notification.failed",
-    "pending": "notification.retrying",
+    Status.SENT: "notification.sent",
+    Status.FAILED: "notification.failed",
+    Status.PENDING: "notification.retrying",
 }
 
 _BODY_COLUMNS = tuple(notifications.c[name] for name in BODY_FIELDS)
@@ -141,7 +148,7 @@ def enqueue_events(connection: Connection, events: Sequence[tuple[str, Mapping[s
             batch.c.event_type,
             batch.c.notification_id,
             batch.c.payload,
-            literal("pending", String(10)),
+            literal(DeliveryStatus.PENDING.value, String(10)),
             literal(0, Integer()),
             literal(now, UTCDateTime()),
             literal(now, UTCDateTime()),
@@ -165,7 +172,7 @@ def enqueue_test_event(connection: Connection, webhook_id: int, now: datetime | 
                 "event_type": TEST_EVENT,
                 "notification_id": None,
                 "payload": serialize(TEST_EVENT, now.isoformat(), {"webhook_id": webhook_id}),
-                "status": "pending",
+                "status": DeliveryStatus.PENDING,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,

@@ -8,9 +8,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Verdict = Literal["delivered", "retry", "failed"]
+from notifier.webhooks.models import DeliveryStatus
+
+# What a try comes to: a final `DeliveryStatus`, or RETRY (pending again, later).
+RETRY = "retry"
+Verdict = str
 
 # Retried although 4xx: the receiver asks us to come back later.
 RETRYABLE_4XX = frozenset({408, 429})
@@ -66,12 +70,12 @@ def verdict(http_status: int | None) -> Verdict:
     the receiver refused this request, and the same request will not fare better.
     """
     if http_status is None:
-        return "retry"
+        return RETRY
     if 200 <= http_status < 300:
-        return "delivered"
+        return DeliveryStatus.DELIVERED
     if http_status in RETRYABLE_4XX or 500 <= http_status < 600:
-        return "retry"
-    return "failed"
+        return RETRY
+    return DeliveryStatus.FAILED
 
 
 def retry_delay(

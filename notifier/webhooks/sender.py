@@ -30,7 +30,8 @@ from notifier.database import utcnow
 from notifier.observability.metrics import record_webhook_delivery
 from notifier.webhooks import signing, ssrf
 from notifier.webhooks.delivery_queue import DeliveryQueue, Job, Outcome
-from notifier.webhooks.policy import SenderSettings, retry_delay, verdict
+from notifier.webhooks.models import DeliveryStatus
+from notifier.webhooks.policy import RETRY, SenderSettings, retry_delay, verdict
 from notifier.webhooks.transport import Transport
 from notifier.worker.client import parse_retry_after
 
@@ -113,16 +114,18 @@ class WebhookSender:
         finished_at = utcnow()
         duration_ms = round((time.monotonic() - started) * 1000)
         kind = verdict(http_status)
-        if kind == "delivered":
-            return Outcome("delivered", finished_at, duration_ms, http_status)
-        if kind == "retry" and job.attempts < self.settings.max_attempts:
+        if kind == DeliveryStatus.DELIVERED:
+            return Outcome(DeliveryStatus.DELIVERED, finished_at, duration_ms, http_status)
+        if kind == RETRY and job.attempts < self.settings.max_attempts:
             s = self.settings
             delay = retry_delay(job.attempts, s.backoff_base_s, s.backoff_max_s, retry_after)
             next_at = finished_at + timedelta(seconds=delay)
-            return Outcome("pending", finished_at, duration_ms, http_status, error, next_at)
-        if kind == "retry":
+            return Outcome(
+                DeliveryStatus.PENDING, finished_at, duration_ms, http_status, error, next_at
+            )
+        if kind == RETRY:
             error = _short(f"Gave up after {job.attempts} attempts; the last: {error}")
-        return Outcome("failed", finished_at, duration_ms, http_status, error)
+        return Outcome(DeliveryStatus.FAILED, finished_at, duration_ms, http_status, error)
 
     def deliver_due(self, limit: int | None = None) -> int:
         """Claim one batch, send it, record it (no loop thread); return how many were sent."""
@@ -227,7 +230,7 @@ class WebhookSender:
             log.error("could not record %d webhook deliveries: %s", len(batch), error)
             return
         for _job, outcome in batch:
-            counted = {"pending": "retry"}.get(outcome.status, outcome.status)
+            counted = RETRY if outcome.status == DeliveryStatus.PENDING else outcome.status
             self.counts[counted] += 1
             record_webhook_delivery(counted)
 

@@ -22,6 +22,7 @@ from notifier.webhooks.models import (
     ALL_EVENTS_MASK,
     DISABLED_ERROR,
     EVENT_BITS,
+    DeliveryStatus,
     Webhook,
     WebhookDelivery,
 )
@@ -136,8 +137,8 @@ def _fail_pending(webhook_id: int) -> None:
     deliveries = WebhookDelivery.__table__
     db.session.execute(
         update(deliveries)
-        .where(deliveries.c.webhook_id == webhook_id, deliveries.c.status == "pending")
-        .values(status="failed", error=DISABLED_ERROR, lease_expires_at=None)
+        .where(deliveries.c.webhook_id == webhook_id, deliveries.c.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.FAILED, error=DISABLED_ERROR, lease_expires_at=None)
     )
 
 

@@ -30,16 +30,15 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from notifier.database import utcnow
+from notifier.notifications.lifecycle import Outcome
 
 log = logging.getLogger(__name__)
-
-Outcome = Literal["sent", "rejected", "unavailable"]
 
 # Retryable although they are 4xx: the server asks us to come back later.
 RETRYABLE_4XX = frozenset({408, 429})
@@ -86,7 +85,7 @@ class DeliveryResult:
 
     @property
     def retryable(self) -> bool:
-        return self.outcome == "unavailable"
+        return self.outcome == Outcome.UNAVAILABLE
 
 
 def _printable(text: str) -> str:
@@ -184,18 +183,18 @@ class DeliveryClient:
             fields = classify(response)
         except requests.Timeout:
             fields = {
-                "outcome": "unavailable",
+                "outcome": Outcome.UNAVAILABLE,
                 "error": f"No answer from the delivery service within {self.timeout_s:g} s.",
             }
         except requests.ConnectionError as error:
             fields = {
-                "outcome": "unavailable",
+                "outcome": Outcome.UNAVAILABLE,
                 "error": _shorten(f"Could not reach the delivery service: {_reason(error)}"),
             }
         except requests.RequestException as error:
             # Garbage on the wire, a connection closed mid-answer, a bad chunked body...
             fields = {
-                "outcome": "unavailable",
+                "outcome": Outcome.UNAVAILABLE,
                 "error": _shorten(f"Bad answer from the delivery service: {_reason(error)}"),
             }
         finished_at = utcnow()
@@ -233,28 +232,28 @@ def classify(response: requests.Response) -> dict[str, Any]:
             and len(provider_id) <= MAX_PROVIDER_ID_CHARS
             and provider_id.isprintable()
         ):
-            return {"outcome": "sent", "provider_message_id": provider_id}
+            return {"outcome": Outcome.SENT, "provider_message_id": provider_id}
         return {
-            "outcome": "unavailable",
+            "outcome": Outcome.UNAVAILABLE,
             "error": "The delivery service answered 200 without a usable provider_message_id; "
             "retrying with the same idempotency key.",
         }
     if status == 422:
         return {
-            "outcome": "rejected",
+            "outcome": Outcome.REJECTED,
             "error": _message(response) or "The provider rejected the notification.",
         }
     if 400 <= status < 500 and status not in RETRYABLE_4XX:
         detail = _message(response) or response.reason or "no reason given"
         return {
-            "outcome": "rejected",
+            "outcome": Outcome.REJECTED,
             "error": _shorten(
                 f"The delivery service refused the request (HTTP {status}): {detail}"
             ),
         }
     detail = _message(response) or response.reason or "no reason given"
     return {
-        "outcome": "unavailable",
+        "outcome": Outcome.UNAVAILABLE,
         "error": _shorten(f"The delivery service is unavailable (HTTP {status}): {detail}"),
         "retry_after_s": parse_retry_after(response.headers.get("Retry-After")),
     }

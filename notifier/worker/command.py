@@ -38,6 +38,7 @@ def _start_metrics_server(engine: Engine) -> WSGIServer | None:
     if not config.get("WORKER_METRICS_PORT"):
         return None
     # Loaded only when the worker serves metrics (see `worker` below for why).
+    from notifier.notifications.lifecycle import Status
     from notifier.notifications.models import Notification
     from notifier.observability.exposition import start_worker_metrics_server
     from notifier.observability.metrics import due_queue_stats, set_queue_gauges
@@ -45,7 +46,7 @@ def _start_metrics_server(engine: Engine) -> WSGIServer | None:
     table = Notification.__table__
 
     def refresh_queue_gauges() -> None:
-        set_queue_gauges(*due_queue_stats(engine, table, "pending", utcnow()))
+        set_queue_gauges(*due_queue_stats(engine, table, Status.PENDING, utcnow()))
 
     return start_worker_metrics_server(
         int(config["WORKER_METRICS_PORT"]),
@@ -95,7 +96,8 @@ def worker(
     from notifier.notifications.service import purge_idempotency_keys
     from notifier.ratelimit import purge_expired
     from notifier.webhooks.sender import WebhookSender
-    from notifier.worker.dispatcher import Dispatcher, Settings
+    from notifier.worker.policy import Settings
+    from notifier.worker.runner import Dispatcher
 
     _configure_logging(log_level.upper())
     metrics_server = _start_metrics_server(db.engine)

@@ -30,7 +30,8 @@ from delivery import create_app as create_delivery_app
 from notifier.database import utcnow
 from notifier.extensions import db
 from notifier.notifications.models import Notification
-from notifier.worker.dispatcher import Dispatcher, Settings
+from notifier.worker.policy import Settings
+from notifier.worker.runner import Dispatcher
 from tests.factories import UserFactory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

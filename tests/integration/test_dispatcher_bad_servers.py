@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.dispatch_steps import dispatch_due
 from tests.factories import NotificationFactory
 from tests.integration.conftest import free_port
 from tests.notifier.worker.conftest import attempts_of, reload
@@ -84,7 +85,7 @@ def test_a_misbehaving_server_means_retry_later(raw_server, make_dispatcher, han
     nid = NotificationFactory().id
     dispatcher = make_dispatcher(raw_server(handler), timeout_s=0.5)
 
-    assert dispatcher.dispatch_due() == 1
+    assert dispatch_due(dispatcher) == 1
 
     row = reload(nid)
     assert (row.status, row.attempts) == ("pending", 1)
@@ -95,7 +96,7 @@ def test_a_misbehaving_server_means_retry_later(raw_server, make_dispatcher, han
 
 def test_nobody_listening_means_retry_later(make_dispatcher):
     nid = NotificationFactory().id
-    make_dispatcher(f"http://127.0.0.1:{free_port()}").dispatch_due()
+    dispatch_due(make_dispatcher(f"http://127.0.0.1:{free_port()}"))
     [attempt] = attempts_of(nid)
     assert (attempt.outcome, attempt.http_status) == ("unavailable", None)
     assert "refused" in attempt.error.lower()

@@ -120,7 +120,7 @@ def test_a_repeat_after_a_crash_reuses_the_key_and_the_provider_sends_once(
     one sends again with the same key, and the provider answers its first result."""
     [nid] = insert_notifications(1, users=1)
     crashed = make_dispatcher(delivery.url)
-    [claim] = crashed.claim(1)
+    [claim] = crashed.queue.claim(1)
     first = crashed.send(claim)  # ... and the process dies here
     assert first.outcome == "sent"
     with db.engine.begin() as connection:

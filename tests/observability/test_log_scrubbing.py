@@ -17,7 +17,9 @@ from sqlalchemy import select
 from notifier.extensions import db
 from notifier.observability.logs import JsonFormatter, TextFormatter, configure_logging
 from notifier.users.models import User
-from notifier.worker.dispatcher import Dispatcher, Settings
+from notifier.worker.policy import Settings
+from notifier.worker.runner import Dispatcher
+from tests.dispatch_steps import dispatch_due
 from tests.observability.scrape import AUTH, TOKEN
 
 PASSWORD = "Sup3r secret passphrase!"
@@ -62,7 +64,7 @@ def test_a_full_session_logs_no_secret(app, client, caplog):
         mock.post("http://delivery.test/deliver", json={"status": "sent"})
         settings = Settings.from_config(app.config, service_url="http://delivery.test")
         dispatcher = Dispatcher(db.engine, settings)
-        assert dispatcher.dispatch_due() == 1
+        assert dispatch_due(dispatcher) == 1
         dispatcher.client.close()
         dispatcher.waiter.close()
     assert client.post("/auth/logout", headers=bearer).status_code == 204

@@ -59,10 +59,18 @@ def test_a_route_without_the_decorator_is_found(app):
     assert unguarded_routes(probe) == ["GET /notifications/export"]
 
 
+# The modules that run statements on a caller's behalf: every module of
+# `notifier.notifications` and the caller's transitions of its state machine. The
+# dispatcher's transitions (`lifecycle.claims`, `lifecycle.results`) act for no caller.
+CALLER_LIFECYCLE_MODULES = ("notifier.notifications.lifecycle.requests",)
+
+
 def _notification_modules():
     package = notifier.notifications
     for info in pkgutil.iter_modules(package.__path__):
         yield importlib.import_module(f"{package.__name__}.{info.name}")
+    for name in CALLER_LIFECYCLE_MODULES:
+        yield importlib.import_module(name)
 
 
 def _values(value):

@@ -14,7 +14,8 @@ from sqlalchemy import update
 from notifier.database import utcnow
 from notifier.extensions import db
 from notifier.notifications.models import DeliveryAttempt, Notification
-from notifier.worker.dispatcher import Dispatcher, Settings
+from notifier.worker.policy import Settings
+from notifier.worker.runner import Dispatcher
 
 DELIVERY_URL = "http://delivery.test"
 DELIVER = f"{DELIVERY_URL}/deliver"

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from notifier.worker.dispatcher import Settings, backoff_delay
+from notifier.worker.policy import Settings, backoff_delay
 
 
 def _bounds(attempts: int, base: float = 2.0, cap: float = 300.0) -> tuple[float, float]:

@@ -12,10 +12,12 @@ from sqlalchemy.exc import OperationalError
 
 from notifier.database import utcnow
 from notifier.extensions import db
+from notifier.notifications.lifecycle.claims import claim_due
 from notifier.notifications.models import Notification
-from notifier.worker import dispatcher as dispatcher_module
 from notifier.worker.client import DeliveryResult
+from notifier.worker.recorder import Recorder
 from tests.conftest import ON_POSTGRES, postgres_only
+from tests.dispatch_steps import deliver, dispatch_due
 from tests.factories import NotificationFactory
 from tests.notifier.worker.conftest import (
     DELIVER,
@@ -45,7 +47,7 @@ def test_a_claim_leases_the_row_and_counts_the_attempt(dispatcher, settings):
     nid, version = notification.id, notification.version
     before = utcnow()
 
-    [claim] = dispatcher.claim(10)
+    [claim] = dispatcher.queue.claim(10)
 
     assert (claim.id, claim.version, claim.attempts) == (nid, version + 1, 1)
     assert claim.request.idempotency_key == notification.delivery_key
@@ -57,22 +59,22 @@ def test_a_claim_leases_the_row_and_counts_the_attempt(dispatcher, settings):
 
 def test_a_claimed_row_is_not_claimed_again_while_its_lease_runs(dispatcher, make_dispatcher):
     NotificationFactory()
-    assert len(dispatcher.claim(10)) == 1
-    assert make_dispatcher().claim(10) == []
+    assert len(dispatcher.queue.claim(10)) == 1
+    assert make_dispatcher().queue.claim(10) == []
 
 
 def test_a_claim_takes_at_most_the_limit(dispatcher):
     for _ in range(5):
         NotificationFactory()
-    assert len(dispatcher.claim(3)) == 3
-    assert len(dispatcher.claim(3)) == 2
-    assert dispatcher.claim(3) == []
+    assert len(dispatcher.queue.claim(3)) == 3
+    assert len(dispatcher.queue.claim(3)) == 2
+    assert dispatcher.queue.claim(3) == []
 
 
 def test_sent_and_failed_rows_are_never_claimed(dispatcher):
     NotificationFactory(status="sent")
     NotificationFactory(status="failed")
-    assert dispatcher.claim(10) == []
+    assert dispatcher.queue.claim(10) == []
 
 
 # --- leases -----------------------------------------------------------------------
@@ -80,11 +82,11 @@ def test_sent_and_failed_rows_are_never_claimed(dispatcher):
 
 def test_an_expired_lease_is_taken_back_and_the_late_result_is_dropped(dispatcher, make_dispatcher):
     nid = NotificationFactory().id
-    [first] = dispatcher.claim(10)
+    [first] = dispatcher.queue.claim(10)
     expire_lease(nid)
 
     second_dispatcher = make_dispatcher()
-    [second] = second_dispatcher.claim(10)
+    [second] = second_dispatcher.queue.claim(10)
 
     assert second.id == nid
     assert (second.attempts, second.version) == (2, first.version + 1)
@@ -94,9 +96,9 @@ def test_an_expired_lease_is_taken_back_and_the_late_result_is_dropped(dispatche
     assert "stopped before its lease expired" in lost[0].error
 
     # The first dispatcher wakes up with a result: it must not overwrite the new claim.
-    assert dispatcher.record(first, _result("rejected", http_status=422, error="no")) is False
+    assert dispatcher.queue.record(first, _result("rejected", http_status=422, error="no")) is False
     assert reload(nid).status == "sending"
-    assert second_dispatcher.record(second, _result("sent")) is True
+    assert second_dispatcher.queue.record(second, _result("sent")) is True
     row = reload(nid)
     assert (row.status, row.attempts, row.error_message) == ("sent", 2, None)
     # Both tries happened, so both are in the history, numbered in order.
@@ -109,16 +111,16 @@ def test_an_expired_lease_is_taken_back_and_the_late_result_is_dropped(dispatche
 
 def test_a_lease_that_has_not_expired_is_left_alone(dispatcher, make_dispatcher):
     NotificationFactory()
-    dispatcher.claim(10)
-    assert make_dispatcher().claim(10) == []
+    dispatcher.queue.claim(10)
+    assert make_dispatcher().queue.claim(10) == []
 
 
 def test_an_expired_lease_on_the_last_attempt_fails_the_notification(dispatcher):
     nid = NotificationFactory(attempts=2).id  # max_attempts is 3: the claim makes the last
-    dispatcher.claim(10)
+    dispatcher.queue.claim(10)
     expire_lease(nid)
 
-    assert dispatcher.claim(10) == []
+    assert dispatcher.queue.claim(10) == []
 
     row = reload(nid)
     assert row.status == "failed"
@@ -129,11 +131,11 @@ def test_an_expired_lease_on_the_last_attempt_fails_the_notification(dispatcher)
 
 def test_expired_leases_are_reclaimed_before_new_work(dispatcher):
     stale = NotificationFactory().id
-    dispatcher.claim(10)
+    dispatcher.queue.claim(10)
     expire_lease(stale, ago_s=5)
     fresh = NotificationFactory().id
-    assert [c.id for c in dispatcher.claim(1)] == [stale]
-    assert [c.id for c in dispatcher.claim(1)] == [fresh]
+    assert [c.id for c in dispatcher.queue.claim(1)] == [stale]
+    assert [c.id for c in dispatcher.queue.claim(1)] == [fresh]
 
 
 # --- compare-and-set against deletes and edits ------------------------------------
@@ -141,11 +143,11 @@ def test_expired_leases_are_reclaimed_before_new_work(dispatcher):
 
 def test_a_result_for_a_deleted_notification_is_dropped(dispatcher, api, user):
     nid = NotificationFactory(user_id=user.id).id
-    [claim] = dispatcher.claim(10)
+    [claim] = dispatcher.queue.claim(10)
 
     api.delete(f"/notifications/{nid}", 204)
 
-    assert dispatcher.record(claim, _result("sent")) is False
+    assert dispatcher.queue.record(claim, _result("sent")) is False
     assert reload(nid) is None
     assert attempts_of(nid) == []
     assert dispatcher.counts["dropped"] == 1
@@ -155,16 +157,16 @@ def test_a_late_result_does_not_overwrite_an_edit(dispatcher, make_dispatcher, a
     """A's lease expires, B takes the row and it is rejected, the user fixes it: A's
     late "sent" must not mark the corrected notification sent."""
     nid = NotificationFactory(user_id=user.id).id
-    [late] = dispatcher.claim(10)
+    [late] = dispatcher.queue.claim(10)
     expire_lease(nid)
     other = make_dispatcher()
-    [current] = other.claim(10)
-    other.record(current, _result("rejected", http_status=422, error="Bad target."))
+    [current] = other.queue.claim(10)
+    other.queue.record(current, _result("rejected", http_status=422, error="Bad target."))
     api.patch(f"/notifications/{nid}", 200, json={"target": "fixed@example.com"})
     edited = reload(nid)
     assert (edited.status, edited.attempts) == ("pending", 0)
 
-    assert dispatcher.record(late, _result("sent")) is False
+    assert dispatcher.queue.record(late, _result("sent")) is False
 
     row = reload(nid)
     assert (row.status, row.target, row.version) == ("pending", "fixed@example.com", edited.version)
@@ -174,12 +176,12 @@ def test_a_late_result_does_not_overwrite_an_edit(dispatcher, make_dispatcher, a
 
 def test_an_edit_after_the_claim_is_409_and_changes_nothing(dispatcher, api, user):
     nid = NotificationFactory(user_id=user.id, title="Original").id
-    [claim] = dispatcher.claim(10)
+    [claim] = dispatcher.queue.claim(10)
 
     response = api.patch(f"/notifications/{nid}", 409, json={"title": "Changed"})
     assert "sending" in response.get_json()["message"]
 
-    assert dispatcher.record(claim, _result("sent")) is True
+    assert dispatcher.queue.record(claim, _result("sent")) is True
     row = reload(nid)
     assert (row.title, row.status) == ("Original", "sent")
 
@@ -189,7 +191,7 @@ def test_an_edit_before_the_claim_is_what_gets_sent(dispatcher, api, user):
     nid, old_key, old_version = notification.id, notification.delivery_key, notification.version
 
     api.patch(f"/notifications/{nid}", 200, json={"title": "Edited"})
-    [claim] = dispatcher.claim(10)
+    [claim] = dispatcher.queue.claim(10)
 
     assert claim.version == old_version + 2  # the edit, then the claim
     assert claim.request.title == "Edited"
@@ -205,7 +207,7 @@ def test_an_edit_racing_an_open_claim_waits_for_it_and_loses(dispatcher, setting
     answers: list[int] = []
     with db.engine.connect() as connection:
         transaction = connection.begin()
-        claimed = dispatcher._claim_due(connection, 10, now, now + timedelta(seconds=30))
+        claimed = claim_due(connection, 10, now, now + timedelta(seconds=30))
         assert [row.id for row in claimed] == [nid]
 
         def edit() -> None:
@@ -227,9 +229,9 @@ def test_concurrent_claims_skip_each_others_rows(dispatcher, make_dispatcher):
     now = utcnow()
     with db.engine.connect() as connection:
         transaction = connection.begin()
-        first = {r.id for r in dispatcher._claim_due(connection, 3, now, now)}
+        first = {r.id for r in claim_due(connection, 3, now, now)}
         # The first claim is not committed: its rows are locked, SKIP LOCKED steps over them.
-        second = {c.id for c in make_dispatcher().claim(10)}
+        second = {c.id for c in make_dispatcher().queue.claim(10)}
         transaction.commit()
     assert len(first) == 3
     assert first.isdisjoint(second)
@@ -242,11 +244,11 @@ def test_concurrent_claims_skip_each_others_rows(dispatcher, make_dispatcher):
 def test_stopping_releases_claims_that_were_not_sent(dispatcher, mocked):
     ids = [NotificationFactory().id for _ in range(3)]
     versions = {nid: reload(nid).version for nid in ids}
-    claims = dispatcher.claim(10)
+    claims = dispatcher.queue.claim(10)
 
     dispatcher.stop()
     for claim in claims:
-        dispatcher.deliver(claim)
+        deliver(dispatcher, claim)
 
     assert not mocked.calls
     for nid in ids:
@@ -260,9 +262,9 @@ def test_stopping_releases_claims_that_were_not_sent(dispatcher, mocked):
 
 def test_a_claim_whose_lease_is_nearly_spent_is_released_instead_of_sent(dispatcher, mocked):
     nid = NotificationFactory().id
-    [claim] = dispatcher.claim(10)
+    [claim] = dispatcher.queue.claim(10)
     stale = replace(claim, lease_deadline=time.monotonic() + 0.1)  # less than the timeout
-    dispatcher.deliver(stale)
+    deliver(dispatcher, stale)
     assert not mocked.calls
     row = reload(nid)
     assert (row.status, row.attempts) == ("pending", 0)
@@ -291,34 +293,34 @@ def test_one_result_in_a_batch_cannot_be_stored_and_the_others_still_are(dispatc
     """A result the database refuses (PostgreSQL text cannot hold NUL) is written on its
     own after the batch fails, so it does not take the rest of the batch with it."""
     ids = [NotificationFactory().id for _ in range(3)]
-    claims = {claim.id: claim for claim in dispatcher.claim(10)}
+    claims = {claim.id: claim for claim in dispatcher.queue.claim(10)}
     now = utcnow()
     good = _result("sent")
     poison = DeliveryResult("unavailable", now, now, 1, 503, "bad \x00 byte")
     batch = [(claims[ids[0]], good), (claims[ids[1]], poison), (claims[ids[2]], good)]
-    dispatcher._results.put(batch[0])
-    dispatcher._results.put(batch[1])
-    dispatcher._results.put(batch[2])
-    dispatcher._results.put(dispatcher_module._STOP)
-    dispatcher._outstanding = 3
+    finished: list[int] = []
+    recorder = Recorder(dispatcher.queue, dispatcher.settings, done=finished.append)
+    for claim, result in batch:
+        recorder.put(claim, result)
+    recorder.finish()
 
-    dispatcher._record_loop()
+    recorder.run()
 
     assert reload(ids[0]).status == "sent"
     assert reload(ids[2]).status == "sent"
     # PostgreSQL refuses it: it stays `sending` until its lease expires. SQLite stores it.
     assert reload(ids[1]).status == ("sending" if ON_POSTGRES else "pending")
-    assert dispatcher._outstanding == 0
+    assert sum(finished) == 3  # every claim is accounted for, the poison one too
 
 
 def test_a_batch_mixes_applied_stale_and_deleted_results(dispatcher, make_dispatcher, api, user):
     applied_id, stale_id, deleted_id = (NotificationFactory(user_id=user.id).id for _ in range(3))
-    claims = {claim.id: claim for claim in dispatcher.claim(10)}
+    claims = {claim.id: claim for claim in dispatcher.queue.claim(10)}
     expire_lease(stale_id)
-    make_dispatcher().claim(10)  # takes the stale one back
+    make_dispatcher().queue.claim(10)  # takes the stale one back
     api.delete(f"/notifications/{deleted_id}", 204)
 
-    done = dispatcher.record_many(
+    done = dispatcher.queue.record_many(
         [(claims[i], _result("sent")) for i in (applied_id, stale_id, deleted_id)]
     )
 
@@ -330,12 +332,36 @@ def test_a_batch_mixes_applied_stale_and_deleted_results(dispatcher, make_dispat
     assert dispatcher.counts["dropped"] == 2
 
 
+def test_a_late_result_and_the_next_claims_result_in_one_batch_are_numbered_in_order(
+    dispatcher,
+):
+    """Both results of one notification land in one batch (its lease expired and this
+    same dispatcher took it back): the stale one is dropped, both tries are in the
+    history, each with its own number."""
+    nid = NotificationFactory().id
+    [late] = dispatcher.queue.claim(10)
+    expire_lease(nid)
+    [current] = dispatcher.queue.claim(10)
+
+    done = dispatcher.queue.record_many(
+        [(late, _result("rejected", http_status=422, error="no")), (current, _result("sent"))]
+    )
+
+    assert done == [False, True]
+    assert reload(nid).status == "sent"
+    assert [(a.number, a.outcome) for a in attempts_of(nid)] == [
+        (1, "unavailable"),
+        (2, "rejected"),
+        (3, "sent"),
+    ]
+
+
 def test_a_release_does_not_touch_a_claim_taken_back_meanwhile(dispatcher, make_dispatcher):
     nid = NotificationFactory().id
-    [stale] = dispatcher.claim(10)
+    [stale] = dispatcher.queue.claim(10)
     expire_lease(nid)
-    make_dispatcher().claim(10)
-    assert dispatcher.release([stale]) == 0
+    make_dispatcher().queue.claim(10)
+    assert dispatcher.queue.release([stale]) == 0
     assert reload(nid).status == "sending"
 
 
@@ -392,11 +418,10 @@ def test_run_once_delivers_what_is_due_then_returns(make_dispatcher, mocked):
 
 
 def test_run_keeps_going_through_a_database_outage(make_dispatcher, mocked, monkeypatch):
-    monkeypatch.setattr(dispatcher_module, "DB_RETRY_DELAYS_S", (0.01, 0.02))
     nid = NotificationFactory().id
     mocked.post(DELIVER, json=sent_answer())
-    dispatcher = make_dispatcher()
-    real_claim, real_record = dispatcher.claim, dispatcher.record_many
+    dispatcher = make_dispatcher(db_retry_delays_s=(0.01, 0.02))
+    real_claim, real_record = dispatcher.queue.claim, dispatcher.queue.record_many
     failures = {"claim": 3, "record": 1}
 
     def flaky(name, real):
@@ -408,8 +433,8 @@ def test_run_keeps_going_through_a_database_outage(make_dispatcher, mocked, monk
 
         return call
 
-    monkeypatch.setattr(dispatcher, "claim", flaky("claim", real_claim))
-    monkeypatch.setattr(dispatcher, "record_many", flaky("record", real_record))
+    monkeypatch.setattr(dispatcher.queue, "claim", flaky("claim", real_claim))
+    monkeypatch.setattr(dispatcher.queue, "record_many", flaky("record", real_record))
     runner = threading.Thread(target=dispatcher.run, kwargs={"once": True})
     runner.start()
     runner.join(timeout=10)
@@ -419,27 +444,26 @@ def test_run_keeps_going_through_a_database_outage(make_dispatcher, mocked, monk
     assert reload(nid).status == "sent"
 
 
-def test_a_failed_record_leaves_the_row_to_its_lease(dispatcher, mocked, monkeypatch):
+def test_a_failed_record_leaves_the_row_to_its_lease(make_dispatcher, mocked, monkeypatch):
     """If the result cannot be written at all, the row stays `sending` and is taken
     back when its lease expires; the repeat carries the same idempotency key."""
-    monkeypatch.setattr(dispatcher_module, "DB_RETRY_DELAYS_S", (0.01,))
+    dispatcher = make_dispatcher(db_retry_delays_s=(0.01,))
     nid = NotificationFactory().id
     mocked.post(DELIVER, json=sent_answer())
 
     def down(*args, **kwargs):
         raise OperationalError("UPDATE", {}, Exception("database is down"))
 
-    monkeypatch.setattr(dispatcher, "record_many", down)
-    dispatcher.dispatch_due()
+    monkeypatch.setattr(dispatcher.queue, "record_many", down)
+    dispatch_due(dispatcher)
     assert reload(nid).status == "sending"
 
 
 def test_a_bug_in_the_claim_does_not_crash_the_loop(make_dispatcher, mocked, monkeypatch):
-    monkeypatch.setattr(dispatcher_module, "DB_RETRY_DELAYS_S", (0.01,))
     nid = NotificationFactory().id
     mocked.post(DELIVER, json=sent_answer())
-    dispatcher = make_dispatcher()
-    real_claim = dispatcher.claim
+    dispatcher = make_dispatcher(db_retry_delays_s=(0.01,))
+    real_claim = dispatcher.queue.claim
     calls = []
 
     def buggy(*args, **kwargs):
@@ -448,7 +472,7 @@ def test_a_bug_in_the_claim_does_not_crash_the_loop(make_dispatcher, mocked, mon
             raise RuntimeError("a bug")
         return real_claim(*args, **kwargs)
 
-    monkeypatch.setattr(dispatcher, "claim", buggy)
+    monkeypatch.setattr(dispatcher.queue, "claim", buggy)
     runner = threading.Thread(target=dispatcher.run, kwargs={"once": True})
     runner.start()
     runner.join(timeout=10)

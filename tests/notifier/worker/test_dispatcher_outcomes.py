@@ -11,6 +11,7 @@ import requests
 
 from notifier.database import utcnow
 from notifier.worker.client import DeliveryResult
+from tests.dispatch_steps import dispatch_due
 from tests.factories import DeliveryAttemptFactory, NotificationFactory
 from tests.notifier.worker.conftest import (
     DELIVER,
@@ -27,7 +28,7 @@ def test_a_due_notification_is_sent_with_its_delivery_key(dispatcher, mocked):
     key, nid = notification.delivery_key, notification.id
     mocked.post(DELIVER, json=sent_answer("sim-1"))
 
-    assert dispatcher.dispatch_due() == 1
+    assert dispatch_due(dispatcher) == 1
 
     body = json.loads(mocked.calls[0].request.body)
     assert body == {
@@ -61,9 +62,9 @@ def test_422_fails_it_with_the_reason_and_no_retry(dispatcher, mocked):
     reason = "The provider rejected the target (simulated permanent rejection)."
     mocked.post(DELIVER, status=422, json=error_answer(422, "Unprocessable Entity", reason))
 
-    dispatcher.dispatch_due()
+    dispatch_due(dispatcher)
     make_due(nid)  # even if it were due again, a failed one is not claimed
-    assert dispatcher.dispatch_due() == 0
+    assert dispatch_due(dispatcher) == 0
 
     row = reload(nid)
     assert (row.status, row.error_message, row.attempts) == ("failed", reason, 1)
@@ -77,7 +78,7 @@ def test_503_puts_it_back_to_pending_with_backoff(dispatcher, mocked):
     mocked.post(DELIVER, status=503, json=error_answer(503, "Service Unavailable", "Later."))
     before = utcnow()
 
-    dispatcher.dispatch_due()
+    dispatch_due(dispatcher)
 
     row = reload(nid)
     assert (row.status, row.attempts, row.error_message) == ("pending", 1, None)
@@ -88,14 +89,14 @@ def test_503_puts_it_back_to_pending_with_backoff(dispatcher, mocked):
     [attempt] = attempts_of(nid)
     assert (attempt.outcome, attempt.http_status) == ("unavailable", 503)
     assert "Later." in attempt.error
-    assert dispatcher.dispatch_due() == 0  # not due yet
+    assert dispatch_due(dispatcher) == 0  # not due yet
 
 
 def test_503_retry_after_is_a_minimum(dispatcher, mocked):
     nid = NotificationFactory().id
     mocked.post(DELIVER, status=503, headers={"Retry-After": "20"})
     before = utcnow()
-    dispatcher.dispatch_due()
+    dispatch_due(dispatcher)
     assert (reload(nid).next_attempt_at - before).total_seconds() >= 20
 
 
@@ -103,7 +104,7 @@ def test_retry_after_cannot_push_past_the_backoff_cap(make_dispatcher, mocked):
     nid = NotificationFactory().id
     mocked.post(DELIVER, status=503, headers={"Retry-After": "86400"})
     before = utcnow()
-    make_dispatcher(backoff_max_s=30).dispatch_due()
+    dispatch_due(make_dispatcher(backoff_max_s=30))
     assert (reload(nid).next_attempt_at - before).total_seconds() <= 31
 
 
@@ -121,7 +122,7 @@ def test_retry_after_cannot_push_past_the_backoff_cap(make_dispatcher, mocked):
 def test_outages_and_garbage_are_retried(dispatcher, mocked, answer, status, error_part):
     nid = NotificationFactory().id
     mocked.post(DELIVER, **answer)
-    dispatcher.dispatch_due()
+    dispatch_due(dispatcher)
     row = reload(nid)
     assert (row.status, row.attempts) == ("pending", 1)
     assert row.next_attempt_at > utcnow()
@@ -133,7 +134,7 @@ def test_outages_and_garbage_are_retried(dispatcher, mocked, answer, status, err
 def test_other_4xx_fail_it_without_retry(dispatcher, mocked):
     nid = NotificationFactory().id
     mocked.post(DELIVER, status=413, json=error_answer(413, "Payload Too Large", "Too big."))
-    dispatcher.dispatch_due()
+    dispatch_due(dispatcher)
     row = reload(nid)
     assert row.status == "failed"
     assert "HTTP 413" in row.error_message
@@ -144,7 +145,7 @@ def test_after_max_attempts_it_fails_with_the_last_error(dispatcher, mocked):
     nid = NotificationFactory().id
     mocked.post(DELIVER, status=503, json=error_answer(503, "Service Unavailable", "Down."))
     for attempt in range(1, 4):  # max_attempts is 3 in these tests
-        assert dispatcher.dispatch_due() == 1
+        assert dispatch_due(dispatcher) == 1
         row = reload(nid)
         assert row.attempts == attempt
         make_due(nid)
@@ -152,7 +153,7 @@ def test_after_max_attempts_it_fails_with_the_last_error(dispatcher, mocked):
     assert row.error_message.startswith("Delivery failed after 3 attempts; the last one:")
     assert "Down." in row.error_message
     assert [a.number for a in attempts_of(nid)] == [1, 2, 3]
-    assert dispatcher.dispatch_due() == 0
+    assert dispatch_due(dispatcher) == 0
     assert len(mocked.calls) == 3
 
 
@@ -160,9 +161,9 @@ def test_a_retry_that_succeeds_records_both_attempts(dispatcher, mocked):
     nid = NotificationFactory().id
     mocked.post(DELIVER, status=503)
     mocked.post(DELIVER, json=sent_answer("sim-2"))
-    dispatcher.dispatch_due()
+    dispatch_due(dispatcher)
     make_due(nid)
-    dispatcher.dispatch_due()
+    dispatch_due(dispatcher)
     row = reload(nid)
     assert (row.status, row.attempts, row.provider_message_id) == ("sent", 2, "sim-2")
     assert [(a.number, a.outcome) for a in attempts_of(nid)] == [
@@ -179,7 +180,7 @@ def test_attempt_numbers_continue_after_an_edit_reset_the_counter(dispatcher, mo
     DeliveryAttemptFactory(notification_id=notification.id, number=2)
     nid = notification.id
     mocked.post(DELIVER, json=sent_answer())
-    dispatcher.dispatch_due()
+    dispatch_due(dispatcher)
     assert reload(nid).attempts == 1
     assert [a.number for a in attempts_of(nid)] == [1, 2, 3]
 
@@ -197,7 +198,7 @@ def test_a_poison_notification_does_not_stop_the_others(dispatcher, mocked, monk
 
     monkeypatch.setattr(dispatcher.client, "deliver", deliver_or_explode)
 
-    assert dispatcher.dispatch_due() == 4
+    assert dispatch_due(dispatcher) == 4
 
     assert {reload(nid).status for nid in good} == {"sent"}
     row = reload(poison_id)
@@ -212,7 +213,7 @@ def test_a_poison_notification_does_not_stop_the_others(dispatcher, mocked, monk
 def test_scheduled_notifications_wait_for_their_time(dispatcher, mocked):
     later = NotificationFactory(next_attempt_at=utcnow() + timedelta(hours=1))
     mocked.post(DELIVER, json=sent_answer())
-    assert dispatcher.dispatch_due() == 0
+    assert dispatch_due(dispatcher) == 0
     assert reload(later.id).status == "pending"
 
 
@@ -222,15 +223,15 @@ def test_the_oldest_due_notifications_are_claimed_first(dispatcher):
         NotificationFactory(next_attempt_at=now - timedelta(minutes=minutes)).id
         for minutes in (1, 5, 3, 4, 2)
     ]
-    claims = dispatcher.claim(2)
+    claims = dispatcher.queue.claim(2)
     assert sorted(c.id for c in claims) == sorted([ids[1], ids[3]])
 
 
 def test_record_without_a_mock_never_touches_the_network(dispatcher):
     """`record()` alone writes what it is given (used to stage races below)."""
     nid = NotificationFactory().id
-    [claim] = dispatcher.claim(1)
+    [claim] = dispatcher.queue.claim(1)
     now = utcnow()
     result = DeliveryResult("sent", now, now, 3, 200, None, "p-1")
-    assert dispatcher.record(claim, result)
+    assert dispatcher.queue.record(claim, result)
     assert reload(nid).status == "sent"

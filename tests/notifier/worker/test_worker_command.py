@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from notifier.worker.dispatcher import Dispatcher
+from notifier.worker.runner import Dispatcher
 from tests.factories import NotificationFactory
 from tests.notifier.worker.conftest import reload, sent_answer
 

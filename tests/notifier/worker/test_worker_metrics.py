@@ -19,6 +19,7 @@ from notifier.observability.metrics import (
     set_queue_gauges,
     worker_metrics,
 )
+from tests.dispatch_steps import dispatch_due
 from tests.factories import NotificationFactory
 from tests.notifier.worker.conftest import DELIVER, error_answer, sent_answer
 from tests.observability.scrape import AUTH, TOKEN, samples, value
@@ -58,7 +59,7 @@ def test_outcomes_are_counted_by_channel_when_recorded(dispatcher, mocked):
     mocked.post(DELIVER, json=sent_answer())
     mocked.post(DELIVER, status=422, json=error_answer(422, "Unprocessable Entity", "No."))
 
-    assert dispatcher.dispatch_due() == 3
+    assert dispatch_due(dispatcher) == 3
 
     after = current()
     counts = {
@@ -129,7 +130,7 @@ def test_a_send_logs_with_the_notification_id(dispatcher, mocked, monkeypatch, c
 
     monkeypatch.setattr(dispatcher.client, "deliver", explode)
     with caplog.at_level(logging.INFO):
-        dispatcher.dispatch_due()
+        dispatch_due(dispatcher)
 
     about = [record for record in caplog.records if "provider" in record.getMessage()]
     about += [record for record in caplog.records if "could not be sent" in record.getMessage()]
@@ -138,5 +139,5 @@ def test_a_send_logs_with_the_notification_id(dispatcher, mocked, monkeypatch, c
     assert not any(
         hasattr(record, "notification_id")
         for record in caplog.records
-        if record.name == "notifier.worker.dispatcher" and "claimed" in record.getMessage()
+        if record.name == "notifier.worker.queue"
     )

@@ -1,8 +1,8 @@
-"""The API's transitions of a notification: create (a new pending row), re-queue
-on edit, delete. The dispatcher's (claim, reclaim, record, release) live with it.
+"""The transitions a caller's request makes: create (a new pending row), re-queue
+on edit, delete. The dispatcher's (claim, reclaim, release, record) are beside
+them in `claims` and `results`.
 
-Each transition is one statement builder and one function, self-contained, so
-that they can join the other transitions in one state-machine module. Every
+Each transition is one statement builder and one function. Every
 statement goes through `notifier.auth.ownership`: it touches only the caller's
 rows, and only while the caller's credential is valid, inside the statement
 itself (one round trip). Edits and deletes race the dispatcher's claims: each is
@@ -19,7 +19,8 @@ from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select
 
 from notifier.auth.ownership import owned, run
 from notifier.database import utcnow
-from notifier.notifications.models import EDITABLE_STATUSES, Notification
+from notifier.notifications.lifecycle import EDITABLE_STATUSES, Status
+from notifier.notifications.models import Notification
 
 _TABLE = Notification.__table__
 EDITABLE_FIELDS = ("title", "content", "channel", "target", "scheduled_at")
@@ -69,7 +70,7 @@ def insert_pending(
         "content": fields["content"],
         "channel": fields["channel"],
         "target": target,
-        "status": "pending",
+        "status": Status.PENDING,
         "attempts": 0,
         "version": 1,
         "scheduled_at": fields.get("scheduled_at"),
@@ -122,10 +123,10 @@ def requeue(current: RowMapping, fields: dict) -> RowMapping | None:
     new delivery key; the new row, or None if the row changed since (or the
     credential is no longer valid)."""
     now = utcnow()
-    failed = current["status"] == "failed"
+    failed = current["status"] == Status.FAILED
     values = {
         **{name: fields[name] for name in EDITABLE_FIELDS},
-        "status": "pending",
+        "status": Status.PENDING,
         "next_attempt_at": first_attempt_at(fields["scheduled_at"], now),
         "lease_expires_at": None,
         "delivery_key": uuid.uuid4().hex,

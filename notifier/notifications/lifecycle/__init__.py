@@ -1,0 +1,94 @@
+"""The notification's state machine: its states, its outcomes, and who moves it.
+
+This package is the one owner of the `status` column. Every other module names a
+state through `Status` (and an attempt's result through `Outcome`); a test fails
+if a status word appears as a string anywhere else in `notifier/` (the migrations
+keep their own frozen copies). The transitions::
+
+                 claim                  record: sent
+      pending ──────────► sending ─────────────────────────────► sent
+       ▲  ▲  ◄── release ──┘ │ │   record: rejected, or unavailable
+       │  │                  │ │   on the last attempt
+       │  └──── retry ───────┘ └────────────────────────────────► failed
+       │  (record: unavailable, after a backoff)                    │
+       └──────────────────── edit (re-queue) ───────────────────────┘
+
+    reclaim (a lease expired): `sending` again under a new lease, or
+    `failed` when the lost try was the last one.
+
+Where each one is written:
+
+- the dispatcher's (claim, reclaim after a lease, release) in `lifecycle.claims`,
+  recording a result in `lifecycle.results`; the worker's queue calls them;
+- a caller's (create, edit/re-queue, delete) in `lifecycle.requests`, each one
+  statement through `notifier.auth.ownership`; `notifications.service` calls them.
+
+A transition that a webhook event announces (sent, failed, retrying) writes the
+event into the outbox in its own transaction.
+
+This module imports no model, so that the models can use the enums in their
+constraints without an import cycle; the SQL lives in the submodules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Where a notification is in its life (the `status` column)."""
+
+    PENDING = "pending"  # waiting for its time or its next try
+    SENDING = "sending"  # claimed by a dispatcher, under a lease
+    SENT = "sent"  # the provider accepted it
+    FAILED = "failed"  # rejected, or out of attempts; editing re-queues it
+
+
+class Outcome(StrEnum):
+    """The result of one delivery attempt (the `outcome` column of an attempt)."""
+
+    SENT = "sent"  # accepted by the provider
+    REJECTED = "rejected"  # refused for good: retrying cannot help
+    UNAVAILABLE = "unavailable"  # no usable answer: retry later with the same key
+
+
+STATUSES: tuple[Status, ...] = tuple(Status)
+OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
+# A notification can be edited (and so re-queued) only when no dispatcher holds it
+# and it has not been sent.
+EDITABLE_STATUSES: tuple[Status, ...] = (Status.PENDING, Status.FAILED)
+
+
+def sql_in(values: tuple[StrEnum, ...]) -> str:
+    """`('a', 'b')` for a CHECK constraint: the enum's values as SQL string literals."""
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+@dataclass(frozen=True)
+class NewState:
+    """What one result writes to its notification (the policy decides, `results` writes).
+
+    `next_attempt_at` None keeps the row's current value.
+    """
+
+    status: Status
+    sent_at: datetime | None = None
+    provider_message_id: str | None = None
+    error_message: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One row of a notification's delivery history (its number is given when written)."""
+
+    notification_id: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: Outcome
+    http_status: int | None
+    error: str | None
+    provider_message_id: str | None
+    duration_ms: int
