@@ -184,13 +184,7 @@ class FcmProvider:
         status = response.status_code
         body = http.json_body(response)
         if 200 <= status <= 299:
-            name = body.get("name")
-            if not isinstance(name, str) or not name:
-                log.warning(
-                    "fcm: %s without a message name; the message is counted as sent", status
-                )
-                name = base.new_message_id("fcm-unnamed")
-            return base.sent(NAME, name, delivery.details)
+            return http.accepted(NAME, body.get("name"), delivery.details)
 
         code, error_status, message = _fcm_error(body)
         described = f"{message or response.reason or 'no reason given'} ({code or error_status})"

@@ -7,6 +7,8 @@ provider documents it is judged by its status code alone.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -49,3 +51,14 @@ def exchange_failed(provider: str, exc: requests.RequestException, timeout_s: fl
     if isinstance(exc, requests.ConnectionError):
         return base.unavailable(f"{provider} cannot be reached: {base.clip(exc)}")
     return base.unavailable(f"The request to {provider} failed: {base.clip(exc)}")
+
+
+def accepted(provider: str, message_id: object, details: Mapping[str, Any]) -> Answer:
+    """A 2xx from the provider: sent, with its message id. A 2xx without a usable id
+    still counts as sent (the provider took it; retrying could send it twice)."""
+    if not isinstance(message_id, str) or not message_id:
+        logging.getLogger(f"delivery.providers.{provider}").warning(
+            "%s: a 2xx without a message id; the message is counted as sent", provider
+        )
+        message_id = base.new_message_id(f"{provider}-unnamed")
+    return base.sent(provider, message_id, details)

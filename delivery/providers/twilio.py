@@ -88,14 +88,7 @@ class TwilioProvider:
         status = response.status_code
         body = http.json_body(response)
         if 200 <= status <= 299:
-            sid = body.get("sid")
-            if not isinstance(sid, str) or not sid:
-                # Twilio took it; retrying could send it twice. Keep it as sent.
-                log.warning(
-                    "twilio: %s without a message sid; the message is counted as sent", status
-                )
-                sid = base.new_message_id("twilio-unnamed")
-            return base.sent(NAME, sid, delivery.details)
+            return http.accepted(NAME, body.get("sid"), delivery.details)
 
         code = body.get("code")
         reason = base.clip(body.get("message") or response.reason or "no reason given")
