@@ -38,9 +38,9 @@ control_socket_disable = True
 def post_fork(server, worker) -> None:
     """Give big buffers back to the kernel when they are freed.
 
-    Each login hashes with Argon2id, which allocates 19 MiB. glibc's adaptive
-    mmap threshold grows after the first such free, so later buffers come from
-    the heap and the worker keeps them: about 20 MB more resident per worker. A
+    Each login hashes with Argon2id, which allocates a large buffer. glibc's
+    adaptive mmap threshold grows after the first such free, so later buffers
+    come from the heap and the worker keeps them (figures in the README). A
     fixed threshold keeps every large buffer mmapped, and freed for real.
     """
     import ctypes
@@ -62,8 +62,8 @@ def post_worker_init(worker) -> None:
 
     After start-up a worker holds about 90 000 long-lived objects (Flask,
     SQLAlchemy, marshmallow, the OpenAPI spec); every full collection walked
-    them all. Frozen, they are never scanned again: 14 % less CPU per GET in
-    the profile. Memory is unchanged; objects made per request are collected
+    them all. Frozen, they are never scanned again (the figure is in the
+    README's performance section). Memory is unchanged; objects made per request are collected
     as before.
     """
     import gc
