@@ -25,9 +25,10 @@ def test_spec_declares_bearer_auth_and_public_routes(client):
     assert {"/api-keys", "/api-keys/{key_id}"} <= set(paths)
     assert "security" not in paths["/api-keys"]["post"]
     created = paths["/api-keys"]["post"]["responses"]["201"]["content"]["application/json"]
-    assert "key" in spec["components"]["schemas"][created["schema"]["$ref"].rsplit("/", 1)[1]][
-        "properties"
-    ]
+    assert (
+        "key"
+        in spec["components"]["schemas"][created["schema"]["$ref"].rsplit("/", 1)[1]]["properties"]
+    )
     sandbox = [p for p in paths["/notifications"]["get"]["parameters"] if p["name"] == "sandbox"]
     assert sandbox and sandbox[0]["schema"]["type"] == "boolean"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from notifier.api_keys import service
 from notifier.api_keys.models import SCOPES
@@ -36,7 +37,10 @@ def create_command(email: str, name: str, scopes: tuple[str, ...], test: bool) -
     user = db.session.scalar(select(User).where(User.email == lookup_form(email)))
     if user is None:
         raise click.ClickException(f"No user with the email {email}.")
-    body = service.create_key(user.id, name, scopes or None, "test" if test else "live")
+    try:
+        body = service.create_key(user.id, name, scopes or None, "test" if test else "live")
+    except HTTPException as error:  # over the limit of keys per user
+        raise click.ClickException(error.data["message"]) from None
     click.echo(
         f"API key {body['id']} ({body['mode']}, {' '.join(body['scopes'])}) for {user.email}:"
     )
