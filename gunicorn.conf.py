@@ -20,6 +20,9 @@ worker_class = "sync"
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
+# A header line of up to 16 KiB reaches the app (gunicorn's default stops at 8 KiB with
+# its own HTML 431): an over-long Authorization value then gets the API's 401 and shape.
+limit_request_field_size = 16_384
 max_requests = 10_000
 max_requests_jitter = 1_000
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None

@@ -54,6 +54,8 @@ class Context:
     http: requests.Session = field(default_factory=requests.Session)
     # the extra environment our API runs with now (a scenario's ours_env)
     ours_env: Mapping[str, str] = field(default_factory=dict)
+    # an API key per role, made through our API on first use (the *_key scenarios)
+    api_keys: dict[str, str] = field(default_factory=dict)
 
     @property
     def primary(self) -> Server:
@@ -107,6 +109,21 @@ class Context:
             "exp": now + timedelta(hours=2),
         }
         return BenchUser(user_id, email, password, jwt.encode(claims, self.secret, "HS256"))
+
+    def api_key(self, role: str) -> str:
+        """A live API key of every scope for the role's user (our API only: the floor
+        has no keys), made on first use."""
+        if role not in self.api_keys:
+            assert self.ours is not None, "API keys need our API"
+            r = self.http.post(
+                f"{self.ours.base_url}/api-keys",
+                json={"name": f"bench {role}"},
+                headers={"Authorization": f"Bearer {self.user(role).token}"},
+                timeout=30,
+            )
+            expect(r, 201, "POST /api-keys")
+            self.api_keys[role] = r.json()["key"]
+        return self.api_keys[role]
 
     def smoke(self, method: str, path: str, token: str, body: Any, want: int) -> None:
         """One request per server before the load; a wrong answer becomes a note."""

@@ -107,6 +107,18 @@ def p99_vs_scenario(other: str, factor: float) -> Target:
     return Target(f"ours p99 ≤ {factor:g}x {other} p99", check)
 
 
+def rps_vs_scenario(other: str, factor: float) -> Target:
+    """Our rps against another scenario's ours in the same run (a twin's original)."""
+
+    def check(r: ScenarioResult, results: Mapping[str, ScenarioResult]) -> bool | None:
+        base = results.get(other)
+        if r.ours is None or base is None or base.ours is None or not base.ours.rps:
+            return None
+        return r.ours.rps / base.ours.rps >= factor
+
+    return Target(f"rps ≥ {factor:g}x {other}", check)
+
+
 def twin(base: Scenario, name: str, measures: str, **changes: Any) -> Scenario:
     """A variant of base under a new name: same requests, targets and preparation, except
     the fields given (e.g. `ours=WrkSpec(...)` with another credential, or `ours_env`)."""

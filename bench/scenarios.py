@@ -14,7 +14,14 @@ import time
 from collections.abc import Callable
 
 from bench.context import Context, expect
-from bench.scenario import Scenario, p99_at_most, p99_vs_scenario, rps_at_least
+from bench.scenario import (
+    Scenario,
+    p99_at_most,
+    p99_vs_scenario,
+    rps_at_least,
+    rps_vs_scenario,
+    twin,
+)
 from bench.wrk import WrkSpec
 
 LIST_SMALL = 100
@@ -123,6 +130,44 @@ def ids_env(role: str) -> Callable[[Context], dict[str, str]]:
     }
 
 
+def key_env(role: str, with_ids: bool = False) -> Callable[[Context], dict[str, str]]:
+    """The role's API key instead of its token (ours only); with its ids for get.lua."""
+
+    def env(ctx: Context) -> dict[str, str]:
+        values = {"BENCH_TOKEN": ctx.api_key(role)}
+        if with_ids:
+            values["BENCH_IDS"] = ",".join(map(str, ctx.ids[role]))
+        return values
+
+    return env
+
+
+def smoke_ours_with_key(ctx: Context, method: str, path: str, role: str, body, want: int):
+    """ctx.smoke for our API alone, with the role's API key."""
+    if ctx.ours is None:
+        return
+    r = ctx.http.request(
+        method,
+        f"{ctx.ours.base_url}{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {ctx.api_key(role)}"},
+        timeout=30,
+    )
+    if r.status_code != want:
+        ctx.notes.append(f"ours: {method} {path} with a key answered {r.status_code}: {r.text}")
+
+
+def prepare_get_key(ctx: Context) -> None:
+    prepare_get(ctx)
+    nid = ctx.ids["list100"][0]
+    smoke_ours_with_key(ctx, "GET", f"/notifications/{nid}", "list100", None, 200)
+
+
+def prepare_create_key(ctx: Context) -> None:
+    prepare_create(ctx)
+    smoke_ours_with_key(ctx, "POST", "/notifications", "create", CREATE_BODY, 201)
+
+
 def login_env(ctx: Context) -> dict[str, str]:
     pool = [ctx.user(f"login{i}") for i in range(LOGIN_POOL)]
     return {"BENCH_LOGIN_USERS": ",".join(f"{u.email}:{u.password}" for u in pool)}
@@ -186,9 +231,38 @@ LOGIN = Scenario(
     targets=(rps_at_least(0.9),),
 )
 
+# The same requests with an API key instead of an access token (the floor keeps its
+# token): judged against the floor as their originals, and against the original itself.
+GET_KEY = twin(
+    GET,
+    "get_key",
+    "GET /notifications/<id> with an API key (twin of get)",
+    ours=WrkSpec("get.lua", "/notifications", key_env("list100", with_ids=True)),
+    prepare=prepare_get_key,
+    targets=(*GET.targets, rps_vs_scenario("get", 0.9)),
+)
+CREATE_KEY = twin(
+    CREATE,
+    "create_key",
+    "POST /notifications (email) with an API key (twin of create)",
+    ours=WrkSpec("create.lua", "/notifications", key_env("create")),
+    prepare=prepare_create_key,
+    targets=(*CREATE.targets, rps_vs_scenario("create", 0.9)),
+)
+
 # Order matters: login last (it is CPU-bound and leaves argon2's 64 MiB behind in the
 # allocator, if anything does), create after the lists (separate users anyway). Twins go
 # next to their original; a scenario with its own ours_env restarts our API, so group
 # those at the end to restart it once.
-SCENARIO_LIST: tuple[Scenario, ...] = (EMPTY, GET, LIST_100, LIST_100K, PATCH, CREATE, LOGIN)
+SCENARIO_LIST: tuple[Scenario, ...] = (
+    EMPTY,
+    GET,
+    GET_KEY,
+    LIST_100,
+    LIST_100K,
+    PATCH,
+    CREATE,
+    CREATE_KEY,
+    LOGIN,
+)
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in SCENARIO_LIST}

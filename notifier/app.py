@@ -12,6 +12,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from config import config_from_env
 from notifier import auth, health, notifications, ratelimit, users, webhooks
+from notifier.api_keys import routes as api_keys
 from notifier.auth import models as _auth_models  # noqa: F401
 from notifier.cli import register_commands
 from notifier.errors import register_database_errors, register_jwt_callbacks
@@ -96,11 +97,19 @@ def register_extensions(app: Flask) -> ErrorShapeApi:
     register_database_errors(app, api)
     api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1})
     api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        "bearerAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT or API key",
+            "description": "An access token from POST /auth/login, or an API key "
+            "(ntf_live_... or ntf_test_...) from POST /api-keys: /notifications routes only.",
+        },
     )
     return api
 
 
 def register_blueprints(api: ErrorShapeApi) -> None:
-    for blueprint in (health.blp, users.blp, auth.blp, notifications.blp, webhooks.blp):
+    blueprints = (health, users, auth, notifications, api_keys, webhooks)
+    for blueprint in (module.blp for module in blueprints):
         api.register_blueprint(blueprint)

@@ -1,8 +1,9 @@
 """Demo data for `flask --app wsgi seed`: a user and notifications in every
 channel and status, so that /docs shows something real at once.
 
-Running it again changes nothing: rows are found by the demo user's email and
-the notifications' titles.
+Running it again adds no rows: they are found by the demo user's email and the
+notifications' titles. The demo test API key is the exception: only its hash is
+stored, so each run replaces it with a new one, to print it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from notifier.api_keys import service as api_key_service
+from notifier.api_keys.models import ApiKey
 from notifier.auth.passwords import hash_password
 from notifier.database import transaction, utcnow
 from notifier.extensions import db
@@ -22,6 +25,7 @@ from notifier.users.models import User
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 (published demo credentials)
 
+DEMO_KEY_NAME = "Demo test key (flask seed)"
 PUSH_TOKEN = "demo-device-token:" + "a1b2c3d4" * 4
 
 
@@ -74,6 +78,15 @@ def seed() -> tuple[User, int]:
             db.session.add_all(_rows(user.id, example, now))
             added += 1
     return user, added
+
+
+def seed_test_key(user_id: int) -> str:
+    """A new test (sandbox) API key for the demo user, replacing the previous one."""
+    with transaction():
+        db.session.execute(
+            delete(ApiKey).where(ApiKey.user_id == user_id, ApiKey.name == DEMO_KEY_NAME)
+        )
+    return api_key_service.create_key(user_id, DEMO_KEY_NAME, mode="test")["key"]
 
 
 def _rows(user_id: int, example: dict, now) -> list:

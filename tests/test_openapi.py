@@ -5,11 +5,14 @@ import re
 
 def test_spec_declares_bearer_auth_and_public_routes(client):
     spec = client.get("/openapi.json").get_json()
-    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+    scheme = spec["components"]["securitySchemes"]["bearerAuth"]
+    # One bearer scheme for both credentials: Swagger's "Authorize" takes either.
+    assert {key: scheme[key] for key in ("type", "scheme", "bearerFormat")} == {
         "type": "http",
         "scheme": "bearer",
-        "bearerFormat": "JWT",
+        "bearerFormat": "JWT or API key",
     }
+    assert "API key" in scheme["description"]
     assert spec["security"] == [{"bearerAuth": []}]
     paths = spec["paths"]
     assert paths["/users"]["post"]["security"] == []
@@ -19,6 +22,15 @@ def test_spec_declares_bearer_auth_and_public_routes(client):
     assert {"/notifications/{notification_id}", "/notifications/{notification_id}/attempts"} <= set(
         paths
     )
+    assert {"/api-keys", "/api-keys/{key_id}"} <= set(paths)
+    assert "security" not in paths["/api-keys"]["post"]
+    created = paths["/api-keys"]["post"]["responses"]["201"]["content"]["application/json"]
+    assert (
+        "key"
+        in spec["components"]["schemas"][created["schema"]["$ref"].rsplit("/", 1)[1]]["properties"]
+    )
+    sandbox = [p for p in paths["/notifications"]["get"]["parameters"] if p["name"] == "sandbox"]
+    assert sandbox and sandbox[0]["schema"]["type"] == "boolean"
 
 
 def test_spec_documents_the_id_as_a_positive_integer(client):

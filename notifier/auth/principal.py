@@ -16,8 +16,10 @@ false with time). Revocation is never memoised: it is read from the database on
 every request, inside the request's own statement or by `ensure_valid()`, so a
 logout is seen at once by every process and host.
 
-Issue 10 adds API keys: a second `Kind`, its validity clause in `VALIDITY`, and
-its branch in `_authenticate`; statements and routes need no change.
+An API key (`Bearer ntf_…`) is the second `Kind`: `notifier.api_keys.credentials`
+gives its owner, scopes and mode (they never change: remembered per process), and
+its `VALIDITY` clause (the key exists, unexpired) goes into the statement like a
+session's. A key works only on routes that declare its scope (403 elsewhere).
 """
 
 from __future__ import annotations
@@ -41,32 +43,39 @@ from flask_jwt_extended.exceptions import (
     RevokedTokenError,
     WrongTokenError,
 )
-from sqlalchemy import BigInteger, and_, bindparam, exists, select
+from sqlalchemy import BigInteger, and_, bindparam, exists, or_, select
+from werkzeug.exceptions import Forbidden
 
+from notifier.api_keys import credentials
+from notifier.api_keys.models import SCOPES, ApiKey
 from notifier.auth.models import AuthSession
-from notifier.database import autocommit
+from notifier.database import UTCDateTime, autocommit, utcnow
+from notifier.web import http_error
 
 SESSION_CLAIM = "sid"
 # Bind parameters of every condition on the caller: unlike `user_id`, they never
 # collide with a column's name (an UPDATE reserves those for its SET values).
 CALLER_USER_ID = "caller_user_id"
 CALLER_SESSION_ID = "caller_session_id"
+CALLER_API_KEY_ID = "caller_api_key_id"
+CALLER_NOW = "caller_now"
 _MEMO_SIZE = 2048
 _NO_CLAIMS: Mapping = MappingProxyType({})
 
 
 class Kind(StrEnum):
-    """What the credential is. Issue 10 adds `API_KEY`."""
+    """What the credential is: a login's access (or refresh) token, or an API key."""
 
     SESSION = "session"
+    API_KEY = "api_key"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller: a user, through one login session (later: one API key).
+    """The caller: a user, through one login session or one API key.
 
-    `scopes` is None for a login (everything a user may do); an API key will
-    carry its scopes, its id and whether it is a test (`sandbox`) key.
+    `scopes` is None for a login (everything a user may do); an API key carries
+    its scopes, its id and whether it is a test (`sandbox`) key.
     """
 
     user_id: int
@@ -80,6 +89,12 @@ class Principal:
 
     def bind_params(self) -> dict:
         """Values of the bind parameters in `VALIDITY[self.kind]` and the ownership."""
+        if self.kind is Kind.API_KEY:
+            return {
+                CALLER_USER_ID: self.user_id,
+                CALLER_API_KEY_ID: self.api_key_id,
+                CALLER_NOW: utcnow(),
+            }
         return {CALLER_USER_ID: self.user_id, CALLER_SESSION_ID: self.session_id}
 
     def allows(self, scope: str) -> bool:
@@ -90,7 +105,8 @@ class Principal:
 OWNER = bindparam(CALLER_USER_ID, type_=BigInteger())
 
 # Per kind, the condition that the credential is still valid: for a login, its
-# session is not revoked (and its user not deleted: sessions go with the user).
+# session is not revoked; for an API key, the key exists and has not expired.
+# Either way its user exists: sessions and keys are deleted with their user.
 VALIDITY = {
     Kind.SESSION: exists().where(
         and_(
@@ -99,25 +115,42 @@ VALIDITY = {
             AuthSession.revoked_at.is_(None),
         )
     ),
+    Kind.API_KEY: exists().where(
+        and_(
+            ApiKey.id == bindparam(CALLER_API_KEY_ID),
+            ApiKey.user_id == OWNER,
+            or_(
+                ApiKey.expires_at.is_(None),
+                ApiKey.expires_at > bindparam(CALLER_NOW, type_=UTCDateTime()),
+            ),
+        )
+    ),
 }
 # Built once: the per-request check then skips building and hashing the query.
 _IS_VALID = {kind: select(clause) for kind, clause in VALIDITY.items()}
 
 
-def auth_required(*, refresh: bool = False, checked_in_statement: bool = False):
+def auth_required(
+    *, refresh: bool = False, checked_in_statement: bool = False, scope: str | None = None
+):
     """Require a valid credential; the view then reads `current_principal()`.
 
     By default validity is read here, one primary-key read. A route whose every
     statement carries the condition (`notifier.auth.ownership`) passes
     `checked_in_statement=True` and saves that round trip; it is then an error
     for the view to answer without having run such a statement.
+    `scope`: the scope an API key needs here (else 403); without one, every key gets 403.
     """
+    if scope is not None and scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
             g.principal = _authenticate(refresh=refresh)
             g.principal_checked = False
+            if g.principal.kind is Kind.API_KEY:
+                _check_key_may(scope)
             if not checked_in_statement:
                 ensure_valid()
                 return view(*args, **kwargs)
@@ -129,10 +162,22 @@ def auth_required(*, refresh: bool = False, checked_in_statement: bool = False):
         wrapper.auth_requirement = {
             "refresh": refresh,
             "checked_in_statement": checked_in_statement,
+            "scope": scope,
         }
         return wrapper
 
     return decorator
+
+
+def _check_key_may(scope: str | None) -> None:
+    """403 for an API key on a route it may not call; 401 first if the key is gone."""
+    principal = current_principal()
+    if scope is not None and principal.allows(scope):
+        return
+    ensure_valid()  # a deleted key is refused as such (401), not as out of scope
+    if scope is None:
+        raise http_error(Forbidden, credentials.NOT_HERE)
+    raise http_error(Forbidden, credentials.MISSING_SCOPE.format(scope=scope))
 
 
 def current_principal() -> Principal:
@@ -158,8 +203,11 @@ def is_valid() -> bool:
 
 
 def ensure_valid() -> None:
-    """Refuse the caller (401) if the credential was revoked or its user deleted."""
+    """Refuse the caller (401) if the credential was revoked (a key deleted or
+    expired) or its user deleted."""
     if not is_valid():
+        if current_principal().kind is Kind.API_KEY:
+            raise credentials.refuse()
         raise RevokedTokenError({}, dict(current_principal().claims))
 
 
@@ -168,6 +216,11 @@ def ensure_valid() -> None:
 
 def _authenticate(*, refresh: bool) -> Principal:
     encoded = _credential()
+    if credentials.is_key(encoded):
+        known = credentials.authenticate(encoded)
+        return Principal(
+            known.user_id, None, Kind.API_KEY, known.scopes, known.api_key_id, known.sandbox
+        )
     principal, token_type = _verified(encoded)
     if token_type != ("refresh" if refresh else "access"):
         raise WrongTokenError(f"Only {'refresh' if refresh else 'non-refresh'} tokens are allowed")

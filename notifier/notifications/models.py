@@ -14,16 +14,19 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from notifier.api_keys import models as _api_key_models  # noqa: F401 (the FK's table)
 from notifier.database import BigId, UTCDateTime, utcnow
 from notifier.extensions import db
 from notifier.notifications.lifecycle import (
@@ -41,6 +44,22 @@ class Notification(db.Model):
         Index("ix_notifications_user_created", "user_id", "created_at", "id"),
         Index("ix_notifications_user_status_created", "user_id", "status", "created_at", "id"),
         Index("ix_notifications_user_channel_created", "user_id", "channel", "created_at", "id"),
+        # The list of test notifications: few among many live ones, so only they are indexed.
+        Index(
+            "ix_notifications_user_sandbox_created",
+            "user_id",
+            "created_at",
+            "id",
+            postgresql_where=text("sandbox"),
+            sqlite_where=text("sandbox"),
+        ),
+        # Deleting a key sets its notifications' api_key_id to NULL: found here, not by a scan.
+        Index(
+            "ix_notifications_api_key",
+            "api_key_id",
+            postgresql_where=text("api_key_id IS NOT NULL"),
+            sqlite_where=text("api_key_id IS NOT NULL"),
+        ),
         # The dispatcher: due pending rows, and expired leases.
         Index(
             "ix_notifications_due",
@@ -72,15 +91,21 @@ class Notification(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error_message: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    # Created with a test key: delivered by the simulator only, whatever the providers.
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The key that created it (NULL for an access token, or once the key is deleted).
+    api_key_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("api_keys.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class NotificationCount(db.Model):
-    """How many notifications each user has, per status and channel.
+    """How many notifications each user has, per status, channel and sandbox.
 
-    Kept by database triggers (migration 0002) on every insert, delete and
-    status or channel change, so the total behind `X-Pagination` costs a few
+    Kept by database triggers (migrations 0002 and 0006) on every insert, delete
+    and status or channel change, so the total behind `X-Pagination` costs a few
     primary-key rows instead of a count over all of a user's notifications.
     There is no foreign key: rows may outlive a deleted user, at zero.
     """
@@ -90,6 +115,7 @@ class NotificationCount(db.Model):
     user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     status: Mapped[str] = mapped_column(String(8), primary_key=True)
     channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    sandbox: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=false())
     total: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

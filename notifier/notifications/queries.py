@@ -9,6 +9,8 @@ running them.
 
 from __future__ import annotations
 
+from itertools import combinations
+
 from sqlalchemy import RowMapping, bindparam, func, select
 
 from notifier.auth.ownership import nothing_matched, owned, run
@@ -42,7 +44,7 @@ def owned_row(notification_id: int) -> RowMapping:
 
 # --- the list -------------------------------------------------------------------------
 
-FILTERS = ("status", "channel")
+FILTERS = ("status", "channel", "sandbox")
 _BODY_COLUMNS = [_TABLE.c[name] for name in BODY_FIELDS]
 
 
@@ -50,7 +52,8 @@ def _list_statements(filters: tuple[str, ...], first_page: bool):
     """The page, each row with the total, and the total alone (for an empty page).
 
     The total is an uncorrelated subquery of the counters table (kept by
-    triggers, O(1)), which PostgreSQL runs once per statement; the README's
+    triggers, O(1); it counts per sandbox too, so every filter has its total),
+    which PostgreSQL runs once per statement; the README's
     performance section has the measurements behind this shape. Past the first
     page, the page only reads the index when its offset is below the total, so a
     huge `page` costs nothing.
@@ -80,9 +83,11 @@ def _list_statements(filters: tuple[str, ...], first_page: bool):
     return owned(page, f"{name}.page"), owned(count, f"{name}.count")
 
 
+# Every subset of FILTERS, in FILTERS' order (the key list_page looks up).
 _LIST = {
     (filters, first_page): _list_statements(filters, first_page)
-    for filters in ((), ("status",), ("channel",), ("status", "channel"))
+    for size in range(len(FILTERS) + 1)
+    for filters in combinations(FILTERS, size)
     for first_page in (True, False)
 }
 

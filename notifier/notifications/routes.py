@@ -1,4 +1,8 @@
-"""Routes under `/notifications`: every statement is the caller's (notifier.auth.ownership)."""
+"""Routes under `/notifications`: every statement is the caller's (notifier.auth.ownership).
+
+Each route names the API-key scope it needs: `notifications:send` to create,
+`notifications:read` to read, `notifications:write` to edit or delete.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from notifier.notifications.schemas import (
 )
 from notifier.web import Blueprint
 
+READ, SEND, WRITE = "notifications:read", "notifications:send", "notifications:write"
+
 blp = Blueprint(
     "notifications", __name__, url_prefix="/notifications", description="Your notifications"
 )
@@ -24,14 +30,14 @@ blp = Blueprint(
 
 @blp.route("")
 class Notifications(MethodView):
-    @auth_required(checked_in_statement=True)
+    @auth_required(checked_in_statement=True, scope=READ)
     @blp.arguments(NotificationQuerySchema(), location="query")
     @blp.response(200, NotificationSchema(many=True))
     @blp.paginate()
     def get(self, filters, pagination_parameters):
         """List your notifications, newest first
 
-        Filter by `status` and `channel`; page with `page` and `page_size` (at most 100).
+        Filter by `status`, `channel` and `sandbox`; page with `page` and `page_size` (at most 100).
         The `X-Pagination` header holds the totals.
         """
         items, total = service.list_notifications(
@@ -43,7 +49,7 @@ class Notifications(MethodView):
         # Bodies built by notification_body: a Response passes the schema undumped.
         return jsonify(items)
 
-    @auth_required(checked_in_statement=True)
+    @auth_required(checked_in_statement=True, scope=SEND)
     @blp.arguments(IdempotencyHeaderSchema(), location="headers")
     @blp.arguments(NotificationCreateSchema())
     @blp.response(201, NotificationSchema)
@@ -62,13 +68,13 @@ class Notifications(MethodView):
 
 @blp.route("/<id:notification_id>")
 class NotificationById(MethodView):
-    @auth_required(checked_in_statement=True)
+    @auth_required(checked_in_statement=True, scope=READ)
     @blp.response(200, NotificationSchema)
     def get(self, notification_id):
         """Get one notification"""
         return jsonify(service.get_notification(notification_id))
 
-    @auth_required(checked_in_statement=True)
+    @auth_required(checked_in_statement=True, scope=WRITE)
     @blp.arguments(NotificationCreateSchema())
     @blp.response(200, NotificationSchema)
     def put(self, data, notification_id):
@@ -79,14 +85,14 @@ class NotificationById(MethodView):
         body = service.update_notification(notification_id, data, replace=True)
         return jsonify(body)
 
-    @auth_required(checked_in_statement=True)
+    @auth_required(checked_in_statement=True, scope=WRITE)
     @blp.arguments(NotificationPatchSchema())
     @blp.response(200, NotificationSchema)
     def patch(self, data, notification_id):
         """Change some fields of a pending or failed notification"""
         return jsonify(service.update_notification(notification_id, data, replace=False))
 
-    @auth_required(checked_in_statement=True)
+    @auth_required(checked_in_statement=True, scope=WRITE)
     @blp.response(204)
     def delete(self, notification_id):
         """Delete a notification and its delivery attempts"""
@@ -95,7 +101,7 @@ class NotificationById(MethodView):
 
 @blp.route("/<id:notification_id>/attempts")
 class Attempts(MethodView):
-    @auth_required(checked_in_statement=True)
+    @auth_required(checked_in_statement=True, scope=READ)
     @blp.response(200, DeliveryAttemptSchema(many=True))
     def get(self, notification_id):
         """Delivery attempts of a notification, oldest first"""

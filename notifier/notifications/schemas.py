@@ -57,6 +57,11 @@ class IdempotencyHeaderSchema(QuerySchema):
 class NotificationQuerySchema(QuerySchema):
     status = fields.String(validate=validate.OneOf([status.value for status in Status]))
     channel = fields.String(validate=validate.OneOf(channels.CHANNELS))
+    sandbox = fields.Boolean(
+        truthy={"true"},
+        falsy={"false"},
+        metadata={"description": "true: only notifications made with a test API key"},
+    )
 
 
 class NotificationSchema(BaseSchema):
@@ -72,6 +77,12 @@ class NotificationSchema(BaseSchema):
     sent_at = UTCDateTime(dump_only=True)
     error_message = fields.String(dump_only=True)
     provider_message_id = fields.String(dump_only=True)
+    sandbox = fields.Boolean(
+        dump_only=True, metadata={"description": "Made with a test key: simulated delivery only"}
+    )
+    api_key_id = fields.Integer(
+        dump_only=True, metadata={"description": "The API key that created it, or null"}
+    )
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
 

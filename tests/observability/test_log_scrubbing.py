@@ -27,8 +27,11 @@ WRONG_PASSWORD = "n0t the right one at all"
 
 
 def _shapes(secret: str) -> list[str]:
-    """The secret, and for a JWT its signature alone (a line may hold just a part)."""
+    """The secret, and for a JWT its signature alone, for an API key its random part
+    (a line may hold just a part)."""
     parts = secret.split(".")
+    if secret.startswith("ntf_"):
+        return [secret, secret[9:]]
     return [secret, parts[2]] if len(parts) == 3 else [secret]
 
 
@@ -67,6 +70,21 @@ def test_a_full_session_logs_no_secret(app, client, caplog):
         assert dispatch_due(dispatcher) == 1
         dispatcher.client.close()
         dispatcher.waiter.close()
+    # API keys: created, used (a new key is looked up and its use written), refused.
+    keys = []
+    for mode in ("live", "test"):
+        made = client.post("/api-keys", json={"name": mode, "mode": mode}, headers=bearer)
+        keys.append(made.get_json())
+    for made in keys:
+        with_key = {"Authorization": f"Bearer {made['key']}"}
+        assert client.post("/notifications", json=body, headers=with_key).status_code == 201
+        assert client.get("/notifications", headers=with_key).status_code == 200
+        assert client.get("/users/me", headers=with_key).status_code == 403
+        wrong = {"Authorization": f"Bearer {made['key']}x"}
+        assert client.get("/notifications", headers=wrong).status_code == 401
+    assert client.delete(f"/api-keys/{keys[0]['id']}", headers=bearer).status_code == 204
+    deleted = {"Authorization": f"Bearer {keys[0]['key']}"}
+    assert client.get("/notifications", headers=deleted).status_code == 401
     assert client.post("/auth/logout", headers=bearer).status_code == 204
     assert client.get("/users/me", headers=bearer).status_code == 401
     assert (
@@ -78,7 +96,8 @@ def test_a_full_session_logs_no_secret(app, client, caplog):
 
     secrets = [PASSWORD, WRONG_PASSWORD, password_hash, access, refresh, new_access, TOKEN]
     secrets.append(app.config["JWT_SECRET_KEY"])
-    # API keys and webhook secrets, once they exist: secrets.append(<the value used>)
+    secrets += [made["key"] for made in keys]
+    # Webhook secrets, once they are exercised here: secrets.append(<the value used>)
 
     assert len(caplog.records) > 20  # the capture saw the session
     json_format, text_format = JsonFormatter(), TextFormatter()

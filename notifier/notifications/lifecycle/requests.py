@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
 
 from notifier.auth.ownership import owned, run
+from notifier.auth.principal import current_principal
 from notifier.database import utcnow
 from notifier.notifications.lifecycle import EDITABLE_STATUSES, Status
 from notifier.notifications.models import Notification
@@ -63,8 +64,10 @@ def insert_pending(
     fields: dict, target: str, connection: Connection | None = None
 ) -> RowMapping | None:
     """Insert a `pending` notification of the caller (checked `fields`, normalised
-    `target`); its row, or None if the caller's credential is no longer valid."""
+    `target`); its row, or None if the caller's credential is no longer valid.
+    A test API key makes it a `sandbox` notification; the key is recorded."""
     now = utcnow()
+    principal = current_principal()
     values = {
         "title": fields["title"],
         "content": fields["content"],
@@ -76,6 +79,8 @@ def insert_pending(
         "scheduled_at": fields.get("scheduled_at"),
         "next_attempt_at": first_attempt_at(fields.get("scheduled_at"), now),
         "delivery_key": uuid.uuid4().hex,
+        "sandbox": principal.sandbox,
+        "api_key_id": principal.api_key_id,
         "created_at": now,
         "updated_at": now,
     }

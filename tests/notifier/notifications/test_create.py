@@ -18,6 +18,8 @@ FIELDS = {
     "sent_at",
     "error_message",
     "provider_message_id",
+    "sandbox",
+    "api_key_id",
     "created_at",
     "updated_at",
 }
@@ -37,6 +39,7 @@ def test_create_answers_201_pending_with_location(api, user):
     assert body["status"] == "pending"
     assert body["attempts"] == 0
     assert body["sent_at"] is None
+    assert body["sandbox"] is False and body["api_key_id"] is None
     assert body["created_at"].endswith("+00:00")
     assert api.get(f"/notifications/{body['id']}").get_json() == body
 
