@@ -57,6 +57,8 @@ class DeliveryRequest:
     target: str
     title: str
     content: str
+    # Made with a test API key: the delivery service answers it with its simulator.
+    sandbox: bool = False
 
     def payload(self) -> dict[str, Any]:
         """The JSON body of `POST /deliver`."""
@@ -67,6 +69,7 @@ class DeliveryRequest:
             "target": self.target,
             "title": self.title,
             "content": self.content,
+            "sandbox": self.sandbox,
         }
 
 

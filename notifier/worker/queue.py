@@ -102,6 +102,7 @@ class DeliveryQueue:
                     target=row.target,
                     title=row.title,
                     content=row.content,
+                    sandbox=row.sandbox,
                 ),
                 lease_deadline=lease_deadline,
             )

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from bench.processes import free_port
 from notifier.database import utcnow
 from notifier.extensions import db
 from notifier.notifications.models import Notification
@@ -149,3 +150,34 @@ def test_a_batch_is_sent_concurrently(delivery, start_delivery_thread, make_disp
     assert status_counts() == {"sent": 40}
     assert elapsed < 2.5  # 40 x 200 ms one by one would be 8 s
     assert slow.stats() == {"sent": 40, "replays": 0, "requests": 40}
+
+
+def test_a_test_keys_notification_goes_to_the_simulator_whatever_provider_is_set(
+    api, start_delivery_thread, make_dispatcher
+):
+    """Email goes through SMTP, to a server that is down; a test key's notification
+    is still sent (by the simulator), while the token's one waits for the server."""
+    delivery = start_delivery_thread(
+        EMAIL_PROVIDER="smtp",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(free_port()),
+        SMTP_SECURITY="none",
+        SMTP_TIMEOUT_S=1,
+        EMAIL_FROM="Notifier <no-reply@example.com>",
+    )
+    key = api.post("/api-keys", 201, json={"name": "CI", "mode": "test"}).get_json()["key"]
+    headers = {"Authorization": f"Bearer {key}"}
+    body = {"title": "Hi", "content": "Hello", "channel": "email", "target": "eve@example.com"}
+    sandboxed = api.client.post("/notifications", json=body, headers=headers).get_json()
+    live = api.create(target="eve@example.com").get_json()
+    assert (sandboxed["sandbox"], live["sandbox"]) == (True, False)
+
+    make_dispatcher(delivery.url).run(once=True)
+
+    sent = _get(api, sandboxed["id"])
+    assert sent["status"] == "sent"
+    assert sent["provider_message_id"].startswith("sim-")
+    waiting = _get(api, live["id"])
+    assert waiting["status"] == "pending"
+    [attempt] = api.get(f"/notifications/{live['id']}/attempts").get_json()
+    assert (attempt["outcome"], attempt["http_status"]) == ("unavailable", 503)

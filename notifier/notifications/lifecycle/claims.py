@@ -36,6 +36,7 @@ CLAIMED_COLUMNS = (
     _n.target,
     _n.title,
     _n.content,
+    _n.sandbox,
 )
 
 

@@ -38,6 +38,7 @@ def test_a_due_notification_is_sent_with_its_delivery_key(dispatcher, mocked):
         "target": "bob@example.com",
         "title": "Hi",
         "content": "Body",
+        "sandbox": False,
     }
     row = reload(nid)
     assert row.status == "sent"

@@ -43,6 +43,7 @@ def test_it_posts_the_contracts_body_as_utf8_json(client, mocked):
         "target": "alice@example.com",
         "title": "Hello",
         "content": "Your order has shipped. ✓",
+        "sandbox": False,
     }
 
 
