@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import re
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
 
-from notifier.observability.exposition import METRICS_PATH, metrics_answer
 from notifier.observability.logs import configure_logging
-from notifier.observability.metrics import GROUPS, HTTP_METHODS, UNMATCHED_ROUTE, ApiMetrics
 from notifier.observability.request_id import init_request_id
+
+if TYPE_CHECKING:
+    from notifier.observability.metrics import ApiMetrics
 
 _RULE_VARIABLE = re.compile(r"<(?:([a-zA-Z_]\w*)(?:\([^)]*\))?:)?([a-zA-Z_]\w*)>")
 
@@ -43,6 +44,11 @@ def init_app_metrics(app: Flask, service: str = "api") -> bool:
     expected = app.config.get("METRICS_TOKEN") or ""
     if not expected:
         return False
+    # Loaded only when metrics are on: prometheus_client is about a megabyte in
+    # every gunicorn worker, which a deployment that does not scrape never needs.
+    from notifier.observability.exposition import METRICS_PATH, metrics_answer
+    from notifier.observability.metrics import GROUPS
+
     group = GROUPS[service]()
 
     def metrics_view() -> Response:
@@ -61,6 +67,9 @@ def _init_request_hooks(app: Flask, group: ApiMetrics) -> None:
     """Time every request and count its answer, with the label children cached per
     (method, rule, status): `labels()` validates and hashes on every call, the cache
     makes the per-request cost a dict lookup, an increment and an observation."""
+    # Loaded with the metrics (see init_app_metrics).
+    from notifier.observability.metrics import HTTP_METHODS, UNMATCHED_ROUTE
+
     start_key = "notifier.metrics_start"
     children: dict[tuple[str, str | None, int], tuple[Any, Any]] = {}
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Row
 
+from notifier import claims as queue_claims
 from notifier.database import UTCDateTime
 from notifier.notifications.lifecycle import Attempt, Outcome, Status
 from notifier.notifications.lifecycle.results import insert_attempts
@@ -45,39 +46,30 @@ def claim_due(
 ) -> list[Row]:
     """pending → sending: up to `limit` due rows, oldest due first, under a lease.
 
-    The CTE walks the partial index `ix_notifications_due` in `next_attempt_at`
+    Through the one claiming mechanism of every queue (`notifier.claims`): its
+    CTE walks the partial index `ix_notifications_due` in `next_attempt_at`
     order and locks what it returns; `SKIP LOCKED` steps over rows that another
     dispatcher is claiming or an edit is updating, instead of waiting for them. A
     row updated after our snapshot is re-checked against the WHERE clause when
     locked (PostgreSQL's EvalPlanQual), so an edit committed before the claim is
     claimed with its new content and version.
     """
-    due = (
-        select(_n.id)
-        .where(_n.status == Status.PENDING, _n.next_attempt_at <= now)
-        .order_by(_n.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("due")
-        # A CTE, not `id IN (subquery)`: PostgreSQL may rescan an IN subquery once
-        # per outer row (a nested-loop semi-join), and each rescan locks and
-        # returns further rows, so the claim would ignore its LIMIT. A
-        # materialised CTE is evaluated exactly once.
-        .prefix_with("MATERIALIZED", dialect="postgresql")
+    return queue_claims.claim_due(
+        connection,
+        notifications,
+        due=(_n.status == Status.PENDING, _n.next_attempt_at <= now),
+        order_by=_n.next_attempt_at,
+        limit=limit,
+        values={
+            "status": Status.SENDING,
+            "lease_expires_at": lease_until,
+            "attempts": _n.attempts + 1,
+            "version": _n.version + 1,
+            "updated_at": now,
+        },
+        returning=CLAIMED_COLUMNS,
+        recheck=(_n.status == Status.PENDING,),
     )
-    statement = (
-        update(notifications)
-        .where(_n.id == due.c.id, _n.status == Status.PENDING)
-        .values(
-            status=Status.SENDING,
-            lease_expires_at=lease_until,
-            attempts=_n.attempts + 1,
-            version=_n.version + 1,
-            updated_at=now,
-        )
-        .returning(*CLAIMED_COLUMNS)
-    )
-    return list(connection.execute(statement))
 
 
 @dataclass(frozen=True)
@@ -104,13 +96,14 @@ def reclaim_expired(
     than sent again. The updates repeat the lease condition, so on SQLite (no
     row locks) a row that someone else took back in between is left alone.
     """
-    expired = connection.execute(
-        select(_n.id, _n.lease_expires_at)
-        .where(_n.status == Status.SENDING, _n.lease_expires_at < now)
-        .order_by(_n.lease_expires_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    expired = queue_claims.lock_expired(
+        connection,
+        notifications,
+        claimed=(_n.status == Status.SENDING,),
+        lease=_n.lease_expires_at,
+        now=now,
+        limit=limit,
+    )
     if not expired:
         return Reclaimed([], 0)
     lost_since = {row.id: row.lease_expires_at for row in expired}
