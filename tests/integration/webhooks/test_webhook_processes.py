@@ -83,6 +83,10 @@ def _assert_every_event_arrived(receiver, ids: list[int], label: str) -> None:
     assert dict(rows) == {"delivered": len(ids)}
 
 
+# On PostgreSQL only, like the dispatcher's crash test: several worker processes
+# against one SQLite file (single writer, no SKIP LOCKED) are not a supported setup,
+# and once in CI the SQLite run of this test waited past its 60 s (10 s normally).
+@postgres_only
 def test_a_worker_killed_mid_batch_loses_no_event(delivery, receiver, start_worker):
     receiver.default = Reply(204, delay_s=0.4)
     user_id = _user_with_webhook(receiver.url())
