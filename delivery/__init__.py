@@ -9,11 +9,15 @@ API's one shape, and its 413, 400 and text fields work the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Flask
 
 from config import DeliveryConfig
-from delivery.idempotency import make_store
+from delivery.idempotency import DEFAULT_WAIT_S, IdempotencyStore
 from delivery.providers import register_providers
+from delivery.redis_store import RedisIdempotencyStore
 from delivery.routes import STORE_EXTENSION, blp
 from notifier.observability.hooks import register_observability
 from notifier.web import ErrorShapeApi, register_body_limit, register_docs_assets
@@ -61,3 +65,17 @@ def register_extensions(app: Flask) -> None:
     app.extensions[STORE_EXTENSION] = make_store(app.config)
     api = ErrorShapeApi(app)
     api.register_blueprint(blp)
+
+
+def make_store(config: Mapping[str, Any]) -> IdempotencyStore | RedisIdempotencyStore:
+    """The app's store: shared in Redis when ``DELIVERY_IDEMPOTENCY_URL`` is set, else in memory."""
+    url = str(config.get("DELIVERY_IDEMPOTENCY_URL") or "").strip()
+    wait_s = float(config.get("DELIVERY_IDEMPOTENCY_WAIT_S") or DEFAULT_WAIT_S)
+    if url:
+        return RedisIdempotencyStore(
+            url,
+            ttl_s=int(config.get("DELIVERY_IDEMPOTENCY_TTL_S") or 86_400),
+            prefix=str(config.get("DELIVERY_IDEMPOTENCY_PREFIX") or "delivery:"),
+            wait_s=wait_s,
+        )
+    return IdempotencyStore(int(config["DELIVERY_IDEMPOTENCY_MAX_KEYS"]), wait_s=wait_s)

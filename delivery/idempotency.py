@@ -14,7 +14,7 @@ must not cause a second message. This store gives the simulator that behaviour:
   (``max_keys``, default 100 000): the key used least recently is forgotten
   first, and a forgotten key is then treated as new. It serves one gunicorn
   worker process (the gevent worker handles the concurrency). With
-  ``DELIVERY_IDEMPOTENCY_URL=redis://…``, :func:`make_store` returns
+  ``DELIVERY_IDEMPOTENCY_URL=redis://…``, :func:`delivery.make_store` returns
   :class:`delivery.redis_store.RedisIdempotencyStore` instead, shared by every
   worker and replica.
 
@@ -25,12 +25,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from delivery.redis_store import RedisIdempotencyStore
+from typing import Any
 
 DEFAULT_MAX_KEYS = 100_000
 
@@ -171,19 +168,3 @@ class IdempotencyStore:
     def __len__(self) -> int:
         with self._lock:
             return len(self._answers)
-
-
-def make_store(config: Mapping[str, Any]) -> IdempotencyStore | RedisIdempotencyStore:
-    """The app's store: shared in Redis when ``DELIVERY_IDEMPOTENCY_URL`` is set, else in memory."""
-    url = str(config.get("DELIVERY_IDEMPOTENCY_URL") or "").strip()
-    wait_s = float(config.get("DELIVERY_IDEMPOTENCY_WAIT_S") or DEFAULT_WAIT_S)
-    if url:
-        from delivery.redis_store import RedisIdempotencyStore
-
-        return RedisIdempotencyStore(
-            url,
-            ttl_s=int(config.get("DELIVERY_IDEMPOTENCY_TTL_S") or 86_400),
-            prefix=str(config.get("DELIVERY_IDEMPOTENCY_PREFIX") or "delivery:"),
-            wait_s=wait_s,
-        )
-    return IdempotencyStore(int(config["DELIVERY_IDEMPOTENCY_MAX_KEYS"]), wait_s=wait_s)

@@ -2,7 +2,7 @@
 
 ``POST /deliver`` answers 200 (sent), 422 (a rule is broken or the provider
 rejects the target) or 503 (unavailable, with ``Retry-After``); see
-:mod:`delivery.simulator` for the hooks and :mod:`delivery.idempotency` for
+:mod:`delivery.providers.simulator` for the hooks and :mod:`delivery.idempotency` for
 repeats. A replayed answer carries ``Idempotent-Replayed: true``.
 
 Test-only endpoints, for integration tests of the dispatcher that need to count
@@ -29,7 +29,7 @@ from marshmallow import fields, validate
 
 from delivery.idempotency import IdempotencyStore
 from delivery.providers import gateway
-from delivery.simulator import apply_latency
+from delivery.providers.simulator import apply_latency
 from notifier.channels import CHANNELS
 from notifier.observability.metrics import delivery_outcome, record_delivery_request
 from notifier.web import BaseSchema, Blueprint, Text

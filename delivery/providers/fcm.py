@@ -31,8 +31,9 @@ from google.auth import exceptions as auth_errors
 from google.auth.transport.requests import Request as AuthRequest
 from google.oauth2 import service_account
 
+import delivery.providers.base as base
+import delivery.providers.http as http
 from delivery.idempotency import Answer
-from delivery.providers import base, http
 from delivery.providers.base import Delivery, ProviderSettingsError
 
 log = logging.getLogger("delivery.providers.fcm")

@@ -14,8 +14,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+import delivery.providers.base as base
 from delivery.idempotency import Answer
-from delivery.providers import base
 
 POOL_SIZE = 32
 

@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from email.utils import parseaddr
 from typing import Any
 
+import delivery.providers.base as base
 from delivery.idempotency import Answer
-from delivery.providers import base
 from delivery.providers.base import Delivery, ProviderSettingsError
 from delivery.providers.smtp_message import ascii_address, build_message
 from delivery.providers.smtp_pool import Lease, PoolExhausted, SmtpPool

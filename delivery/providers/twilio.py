@@ -26,8 +26,9 @@ from typing import Any
 
 import requests
 
+import delivery.providers.base as base
+import delivery.providers.http as http
 from delivery.idempotency import Answer
-from delivery.providers import base, http
 from delivery.providers.base import Delivery
 
 log = logging.getLogger("delivery.providers.twilio")

@@ -1,5 +1,4 @@
-"""Who is calling: the request's credential turned into a `Principal`, and whether it is
-still valid.
+"""Who is calling: the request's credential as a `Principal`, and whether it is valid.
 
 The only module that reads a credential. Routes declare `@auth_required(...)`;
 services ask `current_principal()`; notification statements take the principal's
@@ -9,10 +8,9 @@ from `VALIDITY` and `Principal.bind_params()` here.
 An access token is verified with flask-jwt-extended's public `decode_token`, so
 every `JWT_DECODE_*` setting, `JWT_IDENTITY_CLAIM` and the key loaders apply, and
 a bad token raises the library's own exceptions (rendered by
-`errors.register_jwt_callbacks`). `decode_token` parses a token three times; the
-verified principal is therefore kept per token, in a bounded per-app memo, and a
-repeat of the same token only re-checks its expiry (the one claim that can turn
-false with time). Revocation is never memoised: it is read from the database on
+`errors.register_jwt_callbacks`). `decode_token` parses a token three times, so the
+verified principal is kept per token in a bounded per-app memo; a repeat only
+re-checks its expiry. Revocation is never memoised: it is read from the database on
 every request, inside the request's own statement or by `ensure_valid()`, so a
 logout is seen at once by every process and host.
 
