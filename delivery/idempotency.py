@@ -94,7 +94,9 @@ class IdempotencyStore:
         with self._lock:
             self._requests += 1
 
-    def resolve(self, key: str | None, decide: Callable[[], Answer]) -> tuple[Answer, bool]:
+    def resolve(
+        self, key: str | None, decide: Callable[[], Answer], *, count_request: bool = False
+    ) -> tuple[Answer, bool]:
         """Return ``(answer, replayed)`` for a request carrying ``key``.
 
         A remembered key answers from the store (``replayed`` is True) without
@@ -102,7 +104,10 @@ class IdempotencyStore:
         remembered unless it is a 503. Without a key nothing is remembered. A
         request whose key is being decided by another waits for that answer (a
         503 included) for at most ``wait_s``, then answers a 503 of its own.
+        ``count_request`` counts the request as :meth:`count_request` would.
         """
+        if count_request:
+            self.count_request()
         if key is None:
             answer = decide()
             with self._lock:

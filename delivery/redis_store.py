@@ -7,7 +7,9 @@ by ``DELIVERY_IDEMPOTENCY_URL=redis://…``. Per key, one Redis string:
   ``SET NX EX`` (atomic: of any number of workers racing on a new key, exactly one
   gets it) and expires after ``claim_ttl_s``, so a worker that died mid-send does
   not block the key for ever (a repeat after that may send again: a provider
-  gives no way to ask whether the dead worker's message went out);
+  gives no way to ask whether the dead worker's message went out). A Lua script
+  counts the request, tries the claim and, when the key is taken, reads what holds
+  it, in one round trip;
 - ``answer:<json>`` once decided (a 200 or a 422), kept ``ttl_s`` seconds. A 503 is
   not kept: the claim is deleted. A Lua script replaces the claim only while it is
   still this request's, and counts the send, in one round trip.
@@ -37,6 +39,23 @@ ANSWER = b"answer:"
 DEFAULT_CLAIM_TTL_S = 300
 POLL_INTERVAL_S = 0.02
 STORE_DOWN_MESSAGE = "The delivery service's idempotency store is unreachable; try again later."
+
+# KEYS: the key, the requests counter, the replays counter. ARGV: our claim, its TTL, '1'
+# to count the request. Returns nothing when the claim is ours, else what holds the key
+# (another claim, or the answer: then the replay is counted).
+_CLAIM = """
+if ARGV[3] == '1' then
+  redis.call('INCR', KEYS[2])
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', tonumber(ARGV[2])) then
+  return false
+end
+local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, 7) == 'answer:' then
+  redis.call('INCR', KEYS[3])
+end
+return held
+"""
 
 # KEYS: the key, the sent counter. ARGV: our claim, the answer ('' to forget), its TTL,
 # '1' to count a send. Returns 1 when the claim was still ours.
@@ -89,6 +108,7 @@ class RedisIdempotencyStore:
         self.wait_s = wait_s
         self.claim_ttl_s = claim_ttl_s
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._claim = self._redis.register_script(_CLAIM)
         self._finish = self._redis.register_script(_FINISH)
         self._counters = {name: f"{prefix}stats:{name}" for name in ("sent", "replays", "requests")}
 
@@ -102,18 +122,28 @@ class RedisIdempotencyStore:
         except redis.RedisError as exc:
             log.warning("could not count a request in Redis: %s", exc)
 
-    def resolve(self, key: str | None, decide: Callable[[], Answer]) -> tuple[Answer, bool]:
-        """Return ``(answer, replayed)``; see the module docstring for the rules."""
+    def resolve(
+        self, key: str | None, decide: Callable[[], Answer], *, count_request: bool = False
+    ) -> tuple[Answer, bool]:
+        """Return ``(answer, replayed)``; see the module docstring for the rules.
+
+        ``count_request`` counts the request in the same round trip as the claim.
+        """
         if key is None:
             answer = decide()
-            if answer.status == 200:
-                self._count_sent()
+            self._count(requests=count_request, sent=answer.status == 200)
             return answer, False
 
         name = self._key(key)
         token = CLAIM + uuid.uuid4().hex.encode()
+        counters = [self._counters["requests"], self._counters["replays"]]
         try:
-            if not self._redis.set(name, token, nx=True, ex=self.claim_ttl_s):
+            held = self._claim(
+                keys=[name, *counters], args=[token, self.claim_ttl_s, int(count_request)]
+            )
+            if held is not None:
+                if held.startswith(ANSWER):
+                    return _decode(held), True
                 return self._wait_for_answer(name)
         except redis.RedisError as exc:
             log.error("idempotency store unreachable, nothing sent: %s", exc)
@@ -148,11 +178,18 @@ class RedisIdempotencyStore:
                 return busy(), False
             time.sleep(POLL_INTERVAL_S)  # gevent's sleep under the gevent worker
 
-    def _count_sent(self) -> None:
+    def _count(self, *, requests: bool, sent: bool) -> None:
+        if not (requests or sent):
+            return
         try:
-            self._redis.incr(self._counters["sent"])
+            with self._redis.pipeline(transaction=False) as pipe:
+                if requests:
+                    pipe.incr(self._counters["requests"])
+                if sent:
+                    pipe.incr(self._counters["sent"])
+                pipe.execute()
         except redis.RedisError as exc:
-            log.warning("could not count a send in Redis: %s", exc)
+            log.warning("could not count a delivery in Redis: %s", exc)
 
     def stats(self) -> dict[str, int]:
         """Counters of all workers since the last reset: ``sent``, ``replays``, ``requests``."""

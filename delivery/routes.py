@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
@@ -35,6 +35,7 @@ from notifier.observability.metrics import delivery_outcome, record_delivery_req
 from notifier.web import BaseSchema, Blueprint, Text
 
 STORE_EXTENSION = "delivery_idempotency"
+_COUNTED = "delivery_request_counted"
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -157,19 +158,35 @@ class StatsSchema(BaseSchema):
 # --- views -----------------------------------------------------------------------------
 
 
+def _is_deliver_request() -> bool:
+    return request.endpoint == f"{blp.name}.Deliver" and request.method == "POST"
+
+
 @blp.before_request
 def _before_deliver() -> None:
-    """Count every delivery request and sleep the simulated latency before parsing it."""
-    if request.endpoint == f"{blp.name}.Deliver" and request.method == "POST":
-        idempotency_store().count_request()
+    """Sleep the simulated latency before parsing a delivery request."""
+    if _is_deliver_request():
         apply_latency(current_app.config.get("DELIVERY_LATENCY_MS", 0))
+
+
+@blp.after_request
+def _count_unresolved(response: Response) -> Response:
+    """Count a delivery request that never reached the store (an invalid body, say).
+
+    One that did was counted by the store in the same step as its idempotency
+    claim: with Redis that saves a round trip per delivery.
+    """
+    if _is_deliver_request() and not g.get(_COUNTED):
+        idempotency_store().count_request()
+    return response
 
 
 @blp.route("/deliver")
 class Deliver(MethodView):
     """The simulated provider."""
 
-    @blp.arguments(DeliveryRequestSchema)
+    # An instance: given a class, webargs builds (and deep-copies the fields of) one per request.
+    @blp.arguments(DeliveryRequestSchema())
     @blp.response(200, DeliveryResultSchema)
     @blp.alt_response(422, schema=ErrorSchema, description=_REJECTED_DOC)
     @blp.alt_response(503, schema=ErrorSchema, description=_UNAVAILABLE_DOC)
@@ -181,8 +198,9 @@ class Deliver(MethodView):
         provider is unavailable. The same ``idempotency_key`` again answers the
         first result (not a 503), with ``Idempotent-Replayed: true``.
         """
+        g.setdefault(_COUNTED, True)
         answer, replayed = idempotency_store().resolve(
-            message["idempotency_key"], lambda: gateway().deliver(message)
+            message["idempotency_key"], lambda: gateway().deliver(message), count_request=True
         )
         provider = gateway().provider_for(message).name
         record_delivery_request(message["channel"], provider, delivery_outcome(answer.status))

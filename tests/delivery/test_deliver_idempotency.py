@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from delivery.idempotency import Answer, IdempotencyStore
+from tests.delivery.test_redis_store import redis_or_skip
 
 Deliver = Callable[[Any], Any]
 
@@ -147,11 +149,20 @@ def test_stats_start_at_zero(client: FlaskClient) -> None:
     assert response.get_json() == {"sent": 0, "replays": 0, "requests": 0}
 
 
+@pytest.mark.parametrize("store", ["memory", "redis"])
 def test_stats_count_sent_messages_replays_and_requests(
-    make_app: Callable[..., Flask], message: Callable[..., dict]
+    make_app: Callable[..., Flask],
+    message: Callable[..., dict],
+    store: str,
+    request: pytest.FixtureRequest,
 ) -> None:
-    app = make_app()
+    if store == "redis":  # counted with the claim, in one round trip: the same figures
+        prefix = f"test-delivery-{uuid.uuid4().hex}:"
+        app = make_app(DELIVERY_IDEMPOTENCY_URL=redis_or_skip(), DELIVERY_IDEMPOTENCY_PREFIX=prefix)
+    else:
+        app = make_app()
     client = app.test_client()
+    request.addfinalizer(lambda: client.post("/stats/reset"))
     client.post("/deliver", json=message("sms", idempotency_key="a"))  # sent
     client.post("/deliver", json=message("sms", idempotency_key="a"))  # replay
     client.post("/deliver", json=message("sms", idempotency_key="a"))  # replay

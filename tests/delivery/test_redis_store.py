@@ -60,6 +60,16 @@ def test_the_first_answer_is_kept_for_every_worker(new_store) -> None:
     assert one.stats() == {"sent": 1, "replays": 2, "requests": 0}
 
 
+def test_a_request_is_counted_in_the_step_that_claims_its_key(new_store) -> None:
+    store = new_store()
+    assert store.resolve("k", lambda: SENT, count_request=True) == (SENT, False)
+    assert store.resolve("k", lambda: pytest.fail("sent twice"), count_request=True) == (SENT, True)
+    assert store.resolve(None, lambda: SENT, count_request=True) == (SENT, False)
+    assert store.resolve(None, lambda: DOWN, count_request=True) == (DOWN, False)
+    assert store.resolve("k", lambda: pytest.fail("sent twice")) == (SENT, True)
+    assert store.stats() == {"sent": 2, "replays": 2, "requests": 4}
+
+
 def test_a_503_is_not_kept(new_store) -> None:
     store = new_store()
     assert store.resolve("k", lambda: DOWN) == (DOWN, False)
