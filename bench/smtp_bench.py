@@ -17,6 +17,13 @@ request (a Lua script) at ``--connections`` for ``--duration`` seconds, after a
 latency percentiles, non-2xx answers, and whether the SMTP server received exactly
 one message per 200. Needs ``wrk`` and Redis on 127.0.0.1:6379. Every process
 started here is stopped by its PID.
+
+It also reads the CPU time (from /proc) of the delivery service's processes and of the
+whole machine during each timed run, per delivery. One gevent worker can use one core
+at most; everything else on the machine (the SMTP server, wrk, Redis, the kernel) shares
+the rest. So on ``C`` cores three workers can reach at most ``C x`` (one worker's
+service CPU per delivery) / (the machine's CPU per delivery with three) times one
+worker's rate: the table's last line gives that ceiling next to the measured ratio.
 """
 
 from __future__ import annotations
@@ -24,10 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,14 +39,20 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import redis
-import requests
 from aiosmtpd.controller import Controller
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+# These need REPO_ROOT on sys.path (bench/smtp_bench.py is run as a script).
+from bench.accounting import child_pids, cpu_seconds, machine_busy_ticks  # noqa: E402
+from bench.processes import free_port, start  # noqa: E402
+from bench.smtp_report import Result, table  # noqa: E402
+
 RESULTS = REPO_ROOT / "bench" / "results" / "smtp.md"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 LOG_DIR = Path(tempfile.gettempdir()) / f"smtp-bench-{os.getpid()}"
@@ -75,36 +85,23 @@ class Counter:
         return "250 2.0.0 Ok: queued"
 
 
-@dataclass
-class Result:
-    setup: str
-    rates: list[float]
-    p50_ms: float
-    p99_ms: float
-    non_2xx: int
-    requests: int
-    smtp_messages: int
+class CpuMeter:
+    """CPU seconds of the delivery service (master and workers) and of the machine."""
 
+    def __init__(self, master_pid: int) -> None:
+        self.master_pid = master_pid
+        self.pids = [master_pid, *child_pids(master_pid)]
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def stop(process: subprocess.Popen, grace: float = 15.0) -> None:
-    """SIGTERM, then SIGKILL after ``grace``; only this process, by its PID."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    def read(self) -> tuple[float, float]:
+        busy_ticks, _ = machine_busy_ticks()
+        service = cpu_seconds(self.pids, reaped_children_of=self.master_pid)
+        return service, busy_ticks / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
-def delivery_service(smtp_port: int, workers: int, redis_prefix: str | None) -> Iterator[str]:
+def delivery_service(
+    smtp_port: int, workers: int, redis_prefix: str | None
+) -> Iterator[tuple[str, CpuMeter]]:
     port = free_port()
     env = {
         key: value
@@ -124,30 +121,21 @@ def delivery_service(smtp_port: int, workers: int, redis_prefix: str | None) -> 
     if redis_prefix:
         env |= {"DELIVERY_IDEMPOTENCY_URL": REDIS_URL, "DELIVERY_IDEMPOTENCY_PREFIX": redis_prefix}
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = LOG_DIR / f"gunicorn-{workers}-{port}.log"
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "delivery/gunicorn.conf.py"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    process = start(
+        [sys.executable, "-m", "gunicorn", "-c", "delivery/gunicorn.conf.py"],
+        env,
+        name=f"delivery service ({workers} workers)",
+        log_path=LOG_DIR / f"gunicorn-{workers}-{port}.log",
+    )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {log}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the delivery service did not start; see {log}")
-            time.sleep(0.2)
-        yield url
+        process.wait_until_answers(f"{url}/health", timeout_s=60)
+        deadline = time.monotonic() + 30
+        while len(child_pids(process.pid)) < workers and time.monotonic() < deadline:
+            time.sleep(0.2)  # every worker booted, so that the CPU meter sees them all
+        yield url, CpuMeter(process.pid)
     finally:
-        stop(process)
+        process.stop()
 
 
 def wrk_script() -> Path:
@@ -199,13 +187,19 @@ def run_wrk(url: str, script: Path, connections: int, duration: int) -> dict[str
 def measure(setup: str, workers: int, use_redis: bool, args, smtp: Counter, port: int) -> Result:
     prefix = f"smtp-bench-{uuid.uuid4().hex}:" if use_redis else None
     rates, p50s, p99s, non_2xx, total, messages = [], [], [], 0, 0, 0
+    service_ms, machine_ms = [], []
     try:
-        with delivery_service(port, workers, prefix) as url:
+        with delivery_service(port, workers, prefix) as (url, meter):
             for repeat in range(args.repeat):
                 run_wrk(url, wrk_script(), args.connections, 2)  # warm-up: connections, pools
                 before = smtp.messages
+                service_before, machine_before = meter.read()
                 result = run_wrk(url, wrk_script(), args.connections, args.duration)
+                service_after, machine_after = meter.read()
                 time.sleep(0.5)  # the last replies' messages
+                done = max(int(result["requests"]), 1)
+                service_ms.append((service_after - service_before) * 1000 / done)
+                machine_ms.append((machine_after - machine_before) * 1000 / done)
                 rates.append(result["rate"])
                 p50s.append(result["p50"])
                 p99s.append(result["p99"])
@@ -221,29 +215,16 @@ def measure(setup: str, workers: int, use_redis: bool, args, smtp: Counter, port
                 client.delete(*keys[start : start + 1000])
             client.close()
     return Result(
-        setup, rates, statistics.median(p50s), statistics.median(p99s), non_2xx, total, messages
+        setup,
+        rates,
+        statistics.median(p50s),
+        statistics.median(p99s),
+        non_2xx,
+        total,
+        messages,
+        service_ms,
+        machine_ms,
     )
-
-
-def table(results: list[Result], args) -> str:
-    base = statistics.median(results[0].rates)
-    lines = [
-        f"SMTP delivery bench: wrk -t2 -c{args.connections} -d{args.duration}s, "
-        f"{args.repeat} run(s) per setup, median shown; {platform.node()}, "
-        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end.",
-        "",
-        "| setup | deliveries/s | vs 1 worker | p50 ms | p99 ms | non-2xx | "
-        "emails received / requests |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for result in results:
-        rate = statistics.median(result.rates)
-        lines.append(
-            f"| {result.setup} | {rate:.0f} | {rate / base:.2f}x | {result.p50_ms:.1f} | "
-            f"{result.p99_ms:.1f} | {result.non_2xx} | {result.smtp_messages} / "
-            f"{result.requests} |"
-        )
-    return "\n".join(lines)
 
 
 def main() -> int:
