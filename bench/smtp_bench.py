@@ -49,6 +49,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 # These need REPO_ROOT on sys.path (bench/smtp_bench.py is run as a script).
+from bench import cpu_quota  # noqa: E402
 from bench.accounting import child_pids, cpu_seconds, machine_busy_ticks  # noqa: E402
 from bench.processes import free_port, start  # noqa: E402
 from bench.smtp_report import Result, table  # noqa: E402
@@ -100,7 +101,7 @@ class CpuMeter:
 
 @contextlib.contextmanager
 def delivery_service(
-    smtp_port: int, workers: int, redis_prefix: str | None
+    smtp_port: int, workers: int, redis_prefix: str | None, worker_cpu: float | None = None
 ) -> Iterator[tuple[str, CpuMeter]]:
     port = free_port()
     env = {
@@ -128,14 +129,19 @@ def delivery_service(
         log_path=LOG_DIR / f"gunicorn-{workers}-{port}.log",
     )
     url = f"http://127.0.0.1:{port}"
+    quotas = cpu_quota.CpuQuotas(worker_cpu, f"smtp-bench-{os.getpid()}") if worker_cpu else None
     try:
         process.wait_until_answers(f"{url}/health", timeout_s=60)
         deadline = time.monotonic() + 30
         while len(child_pids(process.pid)) < workers and time.monotonic() < deadline:
             time.sleep(0.2)  # every worker booted, so that the CPU meter sees them all
+        for worker in child_pids(process.pid) if quotas else []:
+            quotas.cap(worker)
         yield url, CpuMeter(process.pid)
     finally:
         process.stop()
+        if quotas:
+            quotas.remove()
 
 
 def wrk_script() -> Path:
@@ -189,7 +195,7 @@ def measure(setup: str, workers: int, use_redis: bool, args, smtp: Counter, port
     rates, p50s, p99s, non_2xx, total, messages = [], [], [], 0, 0, 0
     service_ms, machine_ms = [], []
     try:
-        with delivery_service(port, workers, prefix) as (url, meter):
+        with delivery_service(port, workers, prefix, args.worker_cpu) as (url, meter):
             for repeat in range(args.repeat):
                 run_wrk(url, wrk_script(), args.connections, 2)  # warm-up: connections, pools
                 before = smtp.messages
@@ -222,6 +228,7 @@ def measure(setup: str, workers: int, use_redis: bool, args, smtp: Counter, port
         non_2xx,
         total,
         messages,
+        workers,
         service_ms,
         machine_ms,
     )
@@ -232,7 +239,14 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--worker-cpu",
+        type=float,
+        help="cap each delivery-service worker at this many cores (a cgroup each; needs root)",
+    )
     args = parser.parse_args()
+    if args.worker_cpu and not cpu_quota.available():
+        parser.error("--worker-cpu needs root and the cgroup CPU controller")
 
     redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     smtp = Counter()
@@ -250,7 +264,9 @@ def main() -> int:
     report = table(results, args)
     print("\n" + report)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report + "\n")
+    (RESULTS.with_name("smtp-worker-cpu.md") if args.worker_cpu else RESULTS).write_text(
+        report + "\n"
+    )
     return 0
 
 

@@ -17,6 +17,7 @@ class Result:
     non_2xx: int
     requests: int
     smtp_messages: int
+    workers: int = 1
     service_cpu_ms: list[float] = field(default_factory=list)  # per delivery
     machine_cpu_ms: list[float] = field(default_factory=list)  # per delivery, every process
 
@@ -27,7 +28,8 @@ def table(results: list[Result], args) -> str:
     lines = [
         f"SMTP delivery bench: wrk -t2 -c{args.connections} -d{args.duration}s, "
         f"{args.repeat} run(s) per setup, median shown; {platform.node()}, "
-        f"{cores} CPUs, load average {os.getloadavg()[0]:.1f} at the end.",
+        f"{cores} CPUs, load average {os.getloadavg()[0]:.1f} at the end"
+        + (f"; each worker capped at {args.worker_cpu:g} core(s)." if args.worker_cpu else "."),
         "",
         "| setup | deliveries/s | vs 1 worker | service CPU ms / delivery | "
         "machine CPU ms / delivery | p50 ms | p99 ms | non-2xx | emails received / requests |",
@@ -42,16 +44,27 @@ def table(results: list[Result], args) -> str:
             f"{result.p99_ms:.1f} | {result.non_2xx} | {result.smtp_messages} / "
             f"{result.requests} |"
         )
-    one, three = results[0], results[-1]
-    ceiling = (
-        cores * statistics.median(one.service_cpu_ms) / statistics.median(three.machine_cpu_ms)
-    )
-    measured = statistics.median(three.rates) / base
-    lines += [
-        "",
-        f"{three.setup} / {one.setup}: {measured:.2f}x; the most this machine allows: "
-        f"{ceiling:.2f}x ({cores} cores x {one.setup}'s service CPU per delivery / "
-        f"the machine's CPU per delivery with {three.setup}), so {measured / ceiling:.0%} "
-        "of the ceiling.",
-    ]
+    lines += ["", scale_out(results[0], results[-1], cores, args.worker_cpu)]
     return "\n".join(lines)
+
+
+def scale_out(one: Result, many: Result, cores: int, worker_cpu: float | None) -> str:
+    """The measured ratio of ``many`` over ``one``, and the most this machine allows.
+
+    A worker may use ``worker_cpu`` cores (one when uncapped). ``many`` is bounded
+    by its workers' cap, ``workers x worker_cpu / (its service CPU per delivery)``,
+    and by the machine, ``cores / (its machine CPU per delivery)``; ``one`` runs
+    at ``worker_cpu / (its service CPU per delivery)``.
+    """
+    share = worker_cpu or 1.0
+    one_cpu = statistics.median(one.service_cpu_ms)
+    by_workers = many.workers * one_cpu / statistics.median(many.service_cpu_ms)
+    by_machine = cores * one_cpu / (share * statistics.median(many.machine_cpu_ms))
+    ceiling = min(by_workers, by_machine)
+    measured = statistics.median(many.rates) / statistics.median(one.rates)
+    bound = "its workers' CPU" if by_workers <= by_machine else f"the machine's {cores} cores"
+    return (
+        f"{many.setup} / {one.setup}: **{measured:.2f}x**; the most that CPU allows: "
+        f"{ceiling:.2f}x (bound by {bound}: {by_workers:.2f}x by the workers, "
+        f"{by_machine:.2f}x by the machine), so {measured / ceiling:.0%} of the ceiling."
+    )
