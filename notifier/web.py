@@ -23,7 +23,7 @@ from marshmallow import fields
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from notifier.pagination import InstanceCachingParser, pagination_metadata
+from notifier import pagination
 
 # The sentence of an error raised without one of ours (by Flask, werkzeug or webargs).
 MESSAGES = {
@@ -119,16 +119,23 @@ class JsonParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     """smorest's Blueprint with the strict JSON parser, the contract's pagination
-    defaults (page_size 20, at most 100) and pagination that builds no schema per
-    request (see notifier.pagination)."""
+    defaults (page_size 20, at most 100) and a `paginate` that builds no schema
+    per request (see notifier.pagination)."""
 
     ARGUMENTS_PARSER = JsonParser()
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 100}
-    PAGINATION_ARGUMENTS_PARSER = InstanceCachingParser()
 
-    @staticmethod
-    def _make_pagination_metadata(page: int, page_size: int, item_count: int) -> dict:
-        return pagination_metadata(page, page_size, item_count)
+    def paginate(self, *, page=None, page_size=None, max_page_size=None, status_code=200):
+        """smorest's decorator for pagination in the view function (no pager class):
+        the same parameters, `X-Pagination` header and documentation."""
+        defaults = self.DEFAULT_PAGINATION_PARAMETERS
+        return pagination.paginate(
+            self,
+            page=defaults["page"] if page is None else page,
+            page_size=defaults["page_size"] if page_size is None else page_size,
+            max_page_size=defaults["max_page_size"] if max_page_size is None else max_page_size,
+            status_code=status_code,
+        )
 
 
 def register_body_limit(app: Flask) -> None:

@@ -1,39 +1,108 @@
-"""Our pagination shortcuts answer exactly what flask-smorest's own code does."""
+"""Our `paginate` answers and documents exactly what flask-smorest's own does,
+and builds no marshmallow schema per request."""
 
 import json
 
+import flask_smorest
+import marshmallow as ma
 import pytest
-from flask_smorest.pagination import PaginationMixin
+from flask import Flask, jsonify
+from flask.views import MethodView
 
-from notifier.pagination import InstanceCachingParser, pagination_metadata
 from notifier.web import Blueprint
 
 
-@pytest.mark.parametrize("item_count", [0, 1, 19, 20, 21, 100, 100_000])
-@pytest.mark.parametrize("page", [1, 2, 5, 5000])
-@pytest.mark.parametrize("page_size", [1, 20, 100])
-def test_metadata_is_smorests_field_for_field_and_in_order(item_count, page, page_size):
-    ours = pagination_metadata(page, page_size, item_count)
-    theirs = PaginationMixin._make_pagination_metadata(page, page_size, item_count)
-    assert json.dumps(ours) == json.dumps(theirs)
+class SmorestBlueprint(flask_smorest.Blueprint):
+    """smorest's own pagination, with our defaults."""
+
+    DEFAULT_PAGINATION_PARAMETERS = Blueprint.DEFAULT_PAGINATION_PARAMETERS
 
 
-def test_the_blueprint_uses_both_shortcuts():
-    assert isinstance(Blueprint.PAGINATION_ARGUMENTS_PARSER, InstanceCachingParser)
-    assert Blueprint._make_pagination_metadata(2, 20, 41) == pagination_metadata(2, 20, 41)
+ITEMS = ma.Schema.from_dict({"n": ma.fields.Integer()}, name="Item")(many=True)
 
 
-def test_the_parser_reuses_one_instance_per_schema_class(app):
-    import marshmallow as ma
+def _route(blp, *, as_response: bool) -> None:
+    """A list of `count` items in all, paged in the view as ours are."""
 
-    class Params(ma.Schema):
-        page = ma.fields.Integer()
+    @blp.route("/<int:count>")
+    class Items(MethodView):
+        @blp.response(200, ITEMS)
+        @blp.paginate()
+        def get(self, pagination_parameters, count):
+            """List items"""
+            first = (pagination_parameters.page - 1) * pagination_parameters.page_size
+            last = min(first + pagination_parameters.page_size, count)
+            items = [{"n": n} for n in range(first, last)]
+            pagination_parameters.item_count = count
+            return jsonify(items) if as_response else items
 
-    parser = InstanceCachingParser()
-    with app.test_request_context("/?page=3"):
-        first = parser._get_schema(Params, None)
-        assert parser._get_schema(Params, None) is first
-        assert parser.parse(Params, location="query") == {"page": 3}
+
+@pytest.fixture(scope="module", params=[False, True], ids=["body", "response"])
+def twin_app(request):
+    """One app, one Api: the same route paginated by smorest and by us."""
+    app = Flask(__name__)
+    app.config |= {"API_TITLE": "t", "API_VERSION": "1", "OPENAPI_VERSION": "3.0.3"}
+    api = flask_smorest.Api(app)
+    for blp in (SmorestBlueprint("theirs", __name__), Blueprint("ours", __name__)):
+        _route(blp, as_response=request.param)
+        api.register_blueprint(blp, url_prefix=f"/{blp.name}")
+    return app, api
+
+
+QUERIES = [
+    f"?page={page}&page_size={size}" for page in (1, 2, 5, 5000) for size in (1, 20, 100)
+] + ["", "?page=3", "?page_size=7", "?page=0", "?page_size=101", "?page=x", "?other=1"]
+
+
+def test_answers_are_smorests_byte_for_byte(twin_app):
+    client = twin_app[0].test_client()
+    for count in (0, 1, 19, 20, 21, 100, 100_000):
+        for query in QUERIES:
+            theirs = client.get(f"/theirs/{count}{query}")
+            ours = client.get(f"/ours/{count}{query}")
+            where = f"{count}{query}"
+            assert ours.status_code == theirs.status_code, where
+            assert ours.get_data() == theirs.get_data(), where
+            assert ours.headers.get("X-Pagination") == theirs.headers.get("X-Pagination"), where
+
+
+def test_documentation_is_smorests(twin_app):
+    spec = twin_app[1].spec.to_dict()
+    theirs = spec["paths"]["/theirs/{count}"]["get"]
+    ours = spec["paths"]["/ours/{count}"]["get"]
+    assert ours["parameters"] == theirs["parameters"]
+    assert ours["responses"] == theirs["responses"]
+    assert ours["responses"]["200"]["headers"] == {
+        "X-Pagination": {"$ref": "#/components/headers/PAGINATION"}
+    }
+
+
+def test_a_view_that_forgets_the_total_is_an_error(app):
+    blp = Blueprint("forgetful", __name__)
+
+    @blp.paginate()
+    def view(pagination_parameters):
+        return []
+
+    with app.test_request_context("/?page=2"), pytest.raises(RuntimeError, match="item_count"):
+        view()
+
+
+def test_a_list_request_builds_no_schema(api, monkeypatch):
+    for _ in range(3):
+        api.create()
+    api.get("/notifications?page=1&page_size=2")  # warm: anything built once is built
+    built = []
+    original = ma.Schema.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ma.Schema, "__init__", counting_init)
+    response = api.get("/notifications?status=pending&page=2&page_size=2")
+    assert json.loads(response.headers["X-Pagination"])["page"] == 2
+    assert built == []
 
 
 def test_x_pagination_of_a_middle_page(api):

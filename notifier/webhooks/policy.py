@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from notifier.backoff import exponential_backoff
 from notifier.webhooks.models import DeliveryStatus
 
 # What a try comes to: a final `DeliveryStatus`, or RETRY (pending again, later).
@@ -20,7 +21,6 @@ Verdict = str
 RETRYABLE_4XX = frozenset({408, 429})
 # A receiver's Retry-After is honoured up to this many seconds, even above the backoff cap.
 MAX_RETRY_AFTER_S = 3600.0
-MAX_BACKOFF_EXPONENT = 30
 
 
 @dataclass(frozen=True)
@@ -87,15 +87,11 @@ def retry_delay(
 ) -> float:
     """Seconds before the next try after `attempts` tries failed.
 
-    Exponential (`base_s * 2**(attempts-1)`, capped at `max_s`) with equal
-    jitter: uniform in `[ceiling/2, ceiling]`, so events that failed together
-    spread out yet each still waits at least half its ceiling. A receiver's
-    `Retry-After` is a floor, honoured up to an hour even above the cap: the
-    receiver knows best when it will be back.
+    `notifier.backoff.exponential_backoff` (doubling from `base_s` up to `max_s`,
+    equal jitter, a `Retry-After` as a minimum), with a receiver's `Retry-After`
+    honoured up to an hour even above the cap: the receiver knows best when it
+    will be back.
     """
-    exponent = min(max(attempts, 1) - 1, MAX_BACKOFF_EXPONENT)
-    ceiling = min(max_s, base_s * (2**exponent))
-    delay = ceiling / 2 + rand() * ceiling / 2
-    if retry_after_s is not None:
-        delay = max(delay, min(retry_after_s, MAX_RETRY_AFTER_S))
-    return delay
+    return exponential_backoff(
+        attempts, base_s, max_s, retry_after_s, retry_after_cap_s=MAX_RETRY_AFTER_S, rand=rand
+    )

@@ -18,13 +18,11 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from notifier.backoff import exponential_backoff
 from notifier.notifications.lifecycle import NewState, Outcome, Status
 from notifier.worker.client import DeliveryResult
 
 log = logging.getLogger(__name__)
-
-# Exponents beyond this overflow nothing but mean "the cap" anyway.
-MAX_BACKOFF_EXPONENT = 30
 
 
 @dataclass(frozen=True)
@@ -98,20 +96,14 @@ def backoff_delay(
 ) -> float:
     """Seconds to wait before the next try, after `attempts` tries have failed.
 
-    Exponential: the ceiling is `base_s * 2**(attempts - 1)`, capped at `max_s`.
-    Equal jitter: the delay is uniform in `[ceiling/2, ceiling]`, so retries
-    of many notifications that failed together spread out, yet each still waits
-    at least half its ceiling (full jitter could retry almost at once, which is
-    no backoff at all for an overloaded provider). A `Retry-After` from the
-    provider is a minimum, itself capped at `max_s` so that no answer can park a
-    notification for longer than the operator allows.
+    `notifier.backoff.exponential_backoff` (doubling from `base_s` up to `max_s`,
+    equal jitter, a `Retry-After` as a minimum), with the provider's `Retry-After`
+    capped at `max_s` too, so that no answer can park a notification for longer
+    than the operator allows.
     """
-    exponent = min(max(attempts, 1) - 1, MAX_BACKOFF_EXPONENT)
-    ceiling = min(max_s, base_s * (2**exponent))
-    delay = ceiling / 2 + rand() * ceiling / 2
-    if retry_after_s is not None:
-        delay = max(delay, min(retry_after_s, max_s))
-    return delay
+    return exponential_backoff(
+        attempts, base_s, max_s, retry_after_s, retry_after_cap_s=max_s, rand=rand
+    )
 
 
 def new_state(
