@@ -14,9 +14,10 @@ message and counts it. For each setup the delivery service runs under gunicorn
 ``wrk`` then POSTs /deliver with a distinct idempotency key and recipient per
 request (a Lua script) at ``--connections`` for ``--duration`` seconds, after a
 2 s warm-up. The table shows deliveries per second (median of ``--repeat`` runs),
-latency percentiles, non-2xx answers, and whether the SMTP server received exactly
-one message per 200. Needs ``wrk`` and Redis on 127.0.0.1:6379. Every process
-started here is stopped by its PID.
+latency percentiles, non-2xx answers, the emails received against wrk's requests
+(requests still in flight when wrk stops send emails it does not count), and how many
+idempotency keys were emailed twice (each request's recipient is its key: must be 0).
+Needs ``wrk`` and Redis on 127.0.0.1:6379. Every process started here is stopped by its PID.
 
 It also reads the CPU time (from /proc) of the delivery service's processes and of the
 whole machine during each timed run, per delivery. One gevent worker can use one core
@@ -29,6 +30,7 @@ worker's rate: the table's last line gives that ceiling next to the measured rat
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import os
 import re
@@ -68,7 +70,7 @@ end
 request = function()
   counter = counter + 1
   local id = RUN .. "-" .. tid .. "-" .. counter
-  local body = '{"channel":"email","target":"user' .. counter .. '@example.com",' ..
+  local body = '{"channel":"email","target":"' .. id .. '@example.com",' ..
     '"title":"Bench","content":"Hello from the SMTP bench.","idempotency_key":"' .. id .. '"}'
   return wrk.format("POST", "/deliver", {["Content-Type"] = "application/json"}, body)
 end
@@ -76,14 +78,24 @@ end
 
 
 class Counter:
-    """aiosmtpd handler that counts accepted messages."""
+    """aiosmtpd handler that counts accepted messages, and how often each recipient got one.
+
+    Each request's recipient is its idempotency key at example.com, so a recipient that
+    got two messages is a key sent twice.
+    """
 
     def __init__(self) -> None:
         self.messages = 0
+        self.recipients: collections.Counter[str] = collections.Counter()
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
         self.messages += 1
+        self.recipients.update(envelope.rcpt_tos)
         return "250 2.0.0 Ok: queued"
+
+    def sent_twice(self) -> int:
+        """How many recipients (keys) got more than one message so far."""
+        return sum(1 for count in self.recipients.values() if count > 1)
 
 
 class CpuMeter:
@@ -194,6 +206,7 @@ def measure(setup: str, workers: int, use_redis: bool, args, smtp: Counter, port
     prefix = f"smtp-bench-{uuid.uuid4().hex}:" if use_redis else None
     rates, p50s, p99s, non_2xx, total, messages = [], [], [], 0, 0, 0
     service_ms, machine_ms = [], []
+    twice_before = smtp.sent_twice()
     try:
         with delivery_service(port, workers, prefix, args.worker_cpu) as (url, meter):
             for repeat in range(args.repeat):
@@ -231,6 +244,7 @@ def measure(setup: str, workers: int, use_redis: bool, args, smtp: Counter, port
         workers,
         service_ms,
         machine_ms,
+        smtp.sent_twice() - twice_before,
     )
 
 

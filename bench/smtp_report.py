@@ -20,6 +20,7 @@ class Result:
     workers: int = 1
     service_cpu_ms: list[float] = field(default_factory=list)  # per delivery
     machine_cpu_ms: list[float] = field(default_factory=list)  # per delivery, every process
+    keys_sent_twice: int = 0  # recipients (one per idempotency key) that got two emails
 
 
 def table(results: list[Result], args) -> str:
@@ -32,8 +33,9 @@ def table(results: list[Result], args) -> str:
         + (f"; each worker capped at {args.worker_cpu:g} core(s)." if args.worker_cpu else "."),
         "",
         "| setup | deliveries/s | vs 1 worker | service CPU ms / delivery | "
-        "machine CPU ms / delivery | p50 ms | p99 ms | non-2xx | emails received / requests |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "machine CPU ms / delivery | p50 ms | p99 ms | non-2xx | emails received / requests | "
+        "keys emailed twice |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         rate = statistics.median(result.rates)
@@ -42,7 +44,7 @@ def table(results: list[Result], args) -> str:
             f"{statistics.median(result.service_cpu_ms):.2f} | "
             f"{statistics.median(result.machine_cpu_ms):.2f} | {result.p50_ms:.1f} | "
             f"{result.p99_ms:.1f} | {result.non_2xx} | {result.smtp_messages} / "
-            f"{result.requests} |"
+            f"{result.requests} | {result.keys_sent_twice} |"
         )
     lines += ["", scale_out(results[0], results[-1], cores, args.worker_cpu)]
     return "\n".join(lines)
