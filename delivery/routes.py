@@ -35,7 +35,6 @@ from notifier.observability.metrics import delivery_outcome, record_delivery_req
 from notifier.web import BaseSchema, Blueprint, Text
 
 STORE_EXTENSION = "delivery_idempotency"
-_COUNTED = "delivery_request_counted"
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -176,7 +175,7 @@ def _count_unresolved(response: Response) -> Response:
     One that did was counted by the store in the same step as its idempotency
     claim: with Redis that saves a round trip per delivery.
     """
-    if _is_deliver_request() and not g.get(_COUNTED):
+    if _is_deliver_request() and not g.get("delivery_request_counted"):
         idempotency_store().count_request()
     return response
 
@@ -198,7 +197,7 @@ class Deliver(MethodView):
         provider is unavailable. The same ``idempotency_key`` again answers the
         first result (not a 503), with ``Idempotent-Replayed: true``.
         """
-        g.setdefault(_COUNTED, True)
+        g.delivery_request_counted = True  # by the store, with its claim
         answer, replayed = idempotency_store().resolve(
             message["idempotency_key"], lambda: gateway().deliver(message), count_request=True
         )
