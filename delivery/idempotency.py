@@ -50,6 +50,10 @@ class Answer:
         return self.status != 503
 
 
+class StoreUnavailable(Exception):
+    """The shared store (Redis) does not answer a read or a reset of ``/stats``."""
+
+
 BUSY_MESSAGE = "A delivery with this idempotency key is still in progress; try again later."
 DEFAULT_WAIT_S = 10.0
 

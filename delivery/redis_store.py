@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import redis
 
-from delivery.idempotency import DEFAULT_WAIT_S, Answer, busy
+from delivery.idempotency import DEFAULT_WAIT_S, Answer, StoreUnavailable, busy
 
 log = logging.getLogger("delivery.idempotency")
 
@@ -193,14 +193,20 @@ class RedisIdempotencyStore:
 
     def stats(self) -> dict[str, int]:
         """Counters of all workers since the last reset: ``sent``, ``replays``, ``requests``."""
-        values = self._redis.mget(list(self._counters.values()))
+        try:
+            values = self._redis.mget(list(self._counters.values()))
+        except redis.RedisError as exc:
+            raise StoreUnavailable(STORE_DOWN_MESSAGE) from exc
         return {name: int(value or 0) for name, value in zip(self._counters, values, strict=True)}
 
     def reset(self) -> None:
         """Forget every key and zero the counters under this store's prefix (tests only)."""
-        batch = list(self._redis.scan_iter(match=f"{self.prefix}*", count=500))
-        for start in range(0, len(batch), 500):
-            self._redis.delete(*batch[start : start + 500])
+        try:
+            batch = list(self._redis.scan_iter(match=f"{self.prefix}*", count=500))
+            for start in range(0, len(batch), 500):
+                self._redis.delete(*batch[start : start + 500])
+        except redis.RedisError as exc:
+            raise StoreUnavailable(STORE_DOWN_MESSAGE) from exc
 
     def close(self) -> None:
         """Close the connections to Redis."""

@@ -19,6 +19,8 @@ what reached the "provider" (harmless in production: the service is a simulator)
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, current_app, g, request
@@ -27,7 +29,7 @@ from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import fields, validate
 
-from delivery.idempotency import IdempotencyStore
+from delivery.idempotency import IdempotencyStore, StoreUnavailable
 from delivery.providers import gateway
 from delivery.providers.simulator import apply_latency
 from notifier.channels import CHANNELS
@@ -226,7 +228,8 @@ class Stats(MethodView):
     @blp.response(200, StatsSchema)
     def get(self) -> dict[str, int]:
         """Delivery counters (test-only): sent, replays, requests."""
-        return idempotency_store().stats()
+        with _store_answers():
+            return idempotency_store().stats()
 
 
 @blp.route("/stats/reset")
@@ -237,5 +240,15 @@ class StatsReset(MethodView):
     def post(self) -> dict[str, int]:
         """Zero the counters and forget every idempotency key (test-only)."""
         store = idempotency_store()
-        store.reset()
-        return store.stats()
+        with _store_answers():
+            store.reset()
+            return store.stats()
+
+
+@contextlib.contextmanager
+def _store_answers() -> Iterator[None]:
+    """A shared store that does not answer is a retryable 503, not a 500."""
+    try:
+        yield
+    except StoreUnavailable as exc:
+        abort(503, message=str(exc), headers={"Retry-After": "5"})

@@ -161,3 +161,17 @@ def test_the_app_uses_redis_when_configured(make_app: Callable[..., Flask], pref
         assert client.get("/stats").get_json() == {"sent": 1, "replays": 1, "requests": 2}
     finally:
         client.post("/stats/reset")
+
+
+def test_stats_without_redis_answer_a_retryable_503_in_the_error_shape(
+    make_app: Callable[..., Flask], prefix: str
+) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    app = make_app(DELIVERY_IDEMPOTENCY_URL=url, DELIVERY_IDEMPOTENCY_PREFIX=prefix)
+    client = app.test_client()
+    for response in (client.get("/stats"), client.post("/stats/reset")):
+        assert response.status_code == 503
+        assert response.headers["Retry-After"]
+        body = response.get_json()
+        assert body["code"] == 503
+        assert "idempotency store" in body["message"]
