@@ -22,10 +22,11 @@ storage whatever the request held, and they keep no email in Redis or the table.
 
 A login counts against three limits at once: the (client address, email) pair,
 the email across all addresses, and the address across all emails. An IPv6
-client is counted by its /64, the block one subscriber usually holds. The
-three are hit in one statement on `database://` (one round trip, as one limit
-was); `memory://` needs none, and Redis, which `limits` increments one key at a
-time, three short ones.
+client is counted by its /64, the block one subscriber usually holds. On
+`database://` the three are counted in one statement (`incr_many`, one round
+trip, as one limit was), with the same arithmetic as the strategy's `hit`;
+`memory://` needs no round trip, and Redis, which `limits` increments one key
+at a time, takes three short ones.
 """
 
 from __future__ import annotations
