@@ -6,7 +6,8 @@ the credential's validity condition, and must put both into the statement, so
 that the check stays inside the request's single round trip. `owned` verifies
 that it did (every table with a `user_id` compares it to the caller, or an
 INSERT writes the caller's id; the validity condition is present) when the
-module is imported, and builds one variant per credential kind. `run` executes
+module is imported, and builds one variant per caller in `CALLERS` (a
+session, a live key, a test key). `run` executes
 only such statements, with the principal's bind parameters; `nothing_matched`
 tells a revoked credential (401) from a missing row when one matched nothing.
 
