@@ -91,7 +91,14 @@ class BaseConfig:
     # every worker and host; memory:// (one process) and redis://… also work.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "database://")
     # In `limits` notation ("10 per minute", "100/hour"); a 429 carries Retry-After.
+    # Login attempts per (client address, email), per email from all addresses, and
+    # per client address for all emails (an IPv6 client counts by its /64).
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+    RATELIMIT_LOGIN_PER_EMAIL = os.environ.get("RATELIMIT_LOGIN_PER_EMAIL", "50 per hour")
+    RATELIMIT_LOGIN_PER_ADDRESS = os.environ.get("RATELIMIT_LOGIN_PER_ADDRESS", "100 per hour")
+    # How many proxies in front of the API set X-Forwarded-For; 0: the client
+    # address is the socket's peer and the header is ignored.
+    TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
 
     IDEMPOTENCY_KEY_TTL_S = _env_int("IDEMPOTENCY_KEY_TTL_S", 86_400)
 

@@ -93,8 +93,10 @@ def render_report(
         f"- machine: {meta['machine']}",
         f"- load: `{ctx.wrk.describe()}`, client and servers on the same machine",
         f"- gunicorn (both apps): {meta['gunicorn']}",
-        f'- our API ran with `RATELIMIT_LOGIN="{LOGIN_RATE_LIMIT}"` (the default 10/min '
-        "per address and email would turn the login scenario into 429s)",
+        f"- our API ran with its three login limits (`RATELIMIT_LOGIN`, `_PER_EMAIL`, "
+        f'`_PER_ADDRESS`) at "{LOGIN_RATE_LIMIT}" (the defaults, 10/min per address and '
+        "email, 50/h per email, 100/h per address, would turn the login scenario into 429s; "
+        "the three are still counted on every login)",
         f"- each side measured {ctx.args.repeat}x per scenario, alternating which goes "
         "first; the table shows medians (every run in latest.json and wrk-*.txt)",
         "- latency in ms; ratio = ours / floor; non-2xx counted by wrk under load, summed "

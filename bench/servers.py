@@ -110,6 +110,8 @@ def server_env(secret: str, port: int, dsn: str) -> dict[str, str]:
         DATABASE_URL=dsn,
         JWT_SECRET_KEY=secret,
         RATELIMIT_LOGIN=LOGIN_RATE_LIMIT,
+        RATELIMIT_LOGIN_PER_EMAIL=LOGIN_RATE_LIMIT,
+        RATELIMIT_LOGIN_PER_ADDRESS=LOGIN_RATE_LIMIT,
         PORT=str(port),
         PYTHONUNBUFFERED="1",
         PATH=f"{VENV_BIN}:{env.get('PATH', '')}",

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, ValidationError
 
 from config import config_from_env
@@ -50,6 +51,7 @@ def create_app(config_object=None) -> Flask:
     app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.from_object(config_object)
     check_secret(app)
+    register_proxies(app)
     register_observability(app, "api")
     app.url_map.strict_slashes = False
     app.url_map.converters["id"] = IdConverter
@@ -72,6 +74,22 @@ def check_secret(app: Flask) -> None:
             f"JWT_SECRET_KEY must be set to at least {MIN_SECRET_BYTES} bytes "
             '(generate one: python -c "import secrets; print(secrets.token_urlsafe(48))")'
         )
+
+
+def register_proxies(app: Flask) -> None:
+    """Trust `X-Forwarded-For` from `TRUSTED_PROXY_COUNT` proxies in front of the API.
+
+    With 0 (the default) the client address (`request.remote_addr`, which the
+    login limits count) is the socket's peer, and a forged header changes
+    nothing. With n, werkzeug's ProxyFix takes the n-th address from the right of
+    the header, the one the outermost trusted proxy saw; only that header is
+    trusted (not the forwarded host, scheme or port).
+    """
+    count = app.config["TRUSTED_PROXY_COUNT"]
+    if not isinstance(count, int) or count < 0:
+        raise RuntimeError(f"TRUSTED_PROXY_COUNT must be 0 or more (got {count!r})")
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=0, x_host=0, x_port=0)
 
 
 @event.listens_for(Engine, "connect")

@@ -8,7 +8,8 @@ list request's CPU in the profile. Avoiding it by overriding private hooks of
 webargs and smorest would break silently the day either changes, so this
 module replaces the decorator instead, with each library's public API:
 
-- the page parameters are one schema instance per route, parsed and documented
+- the page parameters are one schema instance per route (`page` at most
+  `MAX_PAGE`, on every paginated route), parsed and documented
   by smorest's `Blueprint.arguments` (an instance is used as it is, never
   rebuilt), and load into smorest's documented `PaginationParameters`;
 - the view sets `item_count`, as with smorest; the `X-Pagination` header is
@@ -17,10 +18,13 @@ module replaces the decorator instead, with each library's public API:
   component that smorest's `Api` registers for its own pagination.
 
 tests/test_pagination.py compares answers, header and documentation with
-smorest's own `paginate` on the same routes. One difference is visible: the
-spec lists `page` and `page_size` before the route's filters (smorest appends
-them after), since `Blueprint.arguments` documents parameters in the order
-its decorators are applied and `@blp.paginate()` is the innermost.
+smorest's own `paginate` on the same routes. Two differences are visible: a
+`page` above `MAX_PAGE` is a 422 here (smorest has no bound: an offset past a
+64-bit integer became a 500 in the database), documented as the parameter's
+`maximum`; and the spec lists `page` and `page_size` before the route's
+filters (smorest appends them after), since `Blueprint.arguments` documents
+parameters in the order its decorators are applied and `@blp.paginate()` is
+the innermost.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ from flask_smorest.pagination import PaginationParameters
 from werkzeug.datastructures import Headers
 
 HEADER = "X-Pagination"
+# The highest page a list accepts: past it, `page` is a 422. A million pages of the
+# smallest size is more rows than any list here holds, and the bound keeps every
+# offset computed from it far inside a 64-bit integer, whatever the database.
+MAX_PAGE = 1_000_000
 # The OpenAPI header component flask-smorest's Api registers for X-Pagination.
 HEADER_COMPONENT = "PAGINATION"
 
@@ -48,7 +56,11 @@ def parameters_schema(default_page: int, default_size: int, max_size: int) -> ma
             # The query string also carries the route's filters.
             unknown = ma.EXCLUDE
 
-        page = ma.fields.Integer(load_default=default_page, validate=ma.validate.Range(min=1))
+        # Two validators: below 1, the message is smorest's own, word for word.
+        page = ma.fields.Integer(
+            load_default=default_page,
+            validate=[ma.validate.Range(min=1), ma.validate.Range(max=MAX_PAGE)],
+        )
         page_size = ma.fields.Integer(
             load_default=default_size, validate=ma.validate.Range(min=1, max=max_size)
         )

@@ -19,15 +19,25 @@ which is still no brute force of a password.
 Keys are a SHA-256 of the identifiers (for login: the client address and the
 email in its lookup form, see `notifier.emails`): bounded, safe for every
 storage whatever the request held, and they keep no email in Redis or the table.
+
+A login counts against three limits at once: the (client address, email) pair,
+the email across all addresses, and the address across all emails. An IPv6
+client is counted by its /64, the block one subscriber usually holds. On
+`database://` the three are counted in one statement (`incr_many`, one round
+trip, as one limit was), with the same arithmetic as the strategy's `hit`;
+`memory://` needs no round trip, and Redis, which `limits` increments one key
+at a time, takes three short ones.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import math
 import time
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from functools import lru_cache
 
 from flask import Flask, current_app
@@ -35,7 +45,7 @@ from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import Connection, Double, Integer, String, delete, select, text
+from sqlalchemy import Connection, Double, Integer, String, TextClause, delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
@@ -50,6 +60,15 @@ EXTENSION = "notifier.ratelimit"
 STORAGE_UNAVAILABLE = "Attempts cannot be counted right now; try again shortly."
 
 
+@dataclass(frozen=True)
+class Limit:
+    """One limit an attempt counts against: "10 per minute" in `scope`, per `identifiers`."""
+
+    limit: str
+    scope: str
+    identifiers: tuple[str, ...]
+
+
 class RateLimits:
     """The application's storage and strategy, built once from its config."""
 
@@ -58,8 +77,37 @@ class RateLimits:
         self.storage = storage_from_string(storage_uri, wrap_exceptions=True)
         self.strategy = FixedWindowRateLimiter(self.storage)
 
+    def hit_all(self, limits: tuple[Limit, ...]) -> list[float]:
+        """Count one attempt against every limit; the reset times (seconds since
+        the epoch) of those it went over, empty when it is within all of them.
+
+        Each limit counts as `FixedWindowRateLimiter.hit` counts it (increment,
+        then compare), all of them even when one is already over.
+        """
+        windows = [(_parsed(limit.limit), limit.scope, key(*limit.identifiers)) for limit in limits]
+        if isinstance(self.storage, DatabaseStorage):
+            items = {item.key_for(scope, counter): item for item, scope, counter in windows}
+            counts = self.storage.incr_many({k: item.get_expiry() for k, item in items.items()})
+            return [counts[k][1] for k, item in items.items() if counts[k][0] > item.amount]
+        return [
+            self.strategy.get_window_stats(item, scope, counter).reset_time
+            for item, scope, counter in windows
+            if not self.strategy.hit(item, scope, counter)
+        ]
+
+
+LOGIN_LIMITS = ("RATELIMIT_LOGIN", "RATELIMIT_LOGIN_PER_EMAIL", "RATELIMIT_LOGIN_PER_ADDRESS")
+
 
 def init_app(app: Flask) -> None:
+    """Build the storage; a login limit that `limits` cannot read stops startup."""
+    for name in LOGIN_LIMITS:
+        try:
+            _parsed(app.config[name])
+        except ValueError:
+            raise RuntimeError(
+                f"{name}={app.config[name]!r} is not a rate limit ('10 per minute', '100/hour')"
+            ) from None
     app.extensions[EXTENSION] = RateLimits(app.config["RATELIMIT_STORAGE_URI"])
 
 
@@ -83,33 +131,55 @@ def key(*identifiers: str) -> str:
     return digest.hexdigest()
 
 
-def hit(limit: str, scope: str, *identifiers: str) -> None:
-    """Count one attempt in `scope` against `limit` ("10 per minute").
+def hit(*limits: Limit) -> None:
+    """Count one attempt against each limit.
 
-    Over the limit: 429 with Retry-After, the seconds left in the window (two
-    more storage reads, on that answer only). Storage out of reach: 503.
+    Over any of them: 429 with Retry-After, the seconds until the last window
+    it is over has passed (on `memory://` and Redis, two more storage reads per
+    limit over, on that answer only). Storage out of reach: 503.
     """
-    limits = _limits()
-    item = _parsed(limit)
-    counter = key(*identifiers)
     try:
-        if limits.strategy.hit(item, scope, counter):
-            return
-        reset_at = limits.strategy.get_window_stats(item, scope, counter).reset_time
+        resets = _limits().hit_all(limits)
     except StorageError as error:
         log.warning("rate-limit storage unavailable: %r", error.storage_error)
         raise http_error(
             ServiceUnavailable, STORAGE_UNAVAILABLE, headers={"Retry-After": "1"}
         ) from None
-    retry_after = max(1, math.ceil(reset_at - time.time()))
+    if not resets:
+        return
+    retry_after = max(1, math.ceil(max(resets) - time.time()))
     raise http_error(
         TooManyRequests, DEFAULT_MESSAGES[429], headers={"Retry-After": str(retry_after)}
     )
 
 
+def client(address: str | None) -> str:
+    """The client a limit counts: an IPv4 address as it is, an IPv6 one by its /64
+    (a host is routinely given a whole /64, so it could change address at will),
+    an IPv4-mapped IPv6 address as its IPv4 one."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or ""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip)
+
+
 def count_login(address: str | None, email: str) -> None:
-    """One login attempt of (client address, email): `RATELIMIT_LOGIN` per pair."""
-    hit(current_app.config["RATELIMIT_LOGIN"], "login", address or "", email)
+    """One login attempt from `address` (`request.remote_addr`) for `email`: counted
+    per (client, email) pair (`RATELIMIT_LOGIN`), per email across all clients
+    (`RATELIMIT_LOGIN_PER_EMAIL`) and per client across all emails
+    (`RATELIMIT_LOGIN_PER_ADDRESS`)."""
+    config = current_app.config
+    source = client(address)
+    hit(
+        Limit(config["RATELIMIT_LOGIN"], "login", (source, email)),
+        Limit(config["RATELIMIT_LOGIN_PER_EMAIL"], "login-email", (email,)),
+        Limit(config["RATELIMIT_LOGIN_PER_ADDRESS"], "login-address", (source,)),
+    )
 
 
 def purge_expired() -> int:
@@ -131,19 +201,24 @@ class RateLimitCounter(db.Model):
 
 _COUNTERS = RateLimitCounter.__table__
 
-# One atomic upsert per hit: a new window starts when the old one has passed.
-_HIT = text(
-    """
-    INSERT INTO rate_limit_counters (key, hits, expires_at)
-    VALUES (:key, :amount, :expires_at)
-    ON CONFLICT (key) DO UPDATE SET
-        hits = CASE WHEN rate_limit_counters.expires_at <= :now
-                    THEN :amount ELSE rate_limit_counters.hits + :amount END,
-        expires_at = CASE WHEN rate_limit_counters.expires_at <= :now
-                          THEN :expires_at ELSE rate_limit_counters.expires_at END
-    RETURNING hits
-    """
-)
+
+@lru_cache(maxsize=8)
+def _hit(count: int) -> TextClause:
+    """One atomic upsert of `count` counters (PostgreSQL and SQLite alike): a new
+    window starts where the old one has passed."""
+    rows = ", ".join(f"(:key_{n}, :amount, :expires_at_{n})" for n in range(count))
+    return text(
+        f"""
+        INSERT INTO rate_limit_counters (key, hits, expires_at)
+        VALUES {rows}
+        ON CONFLICT (key) DO UPDATE SET
+            hits = CASE WHEN rate_limit_counters.expires_at <= :now
+                        THEN :amount ELSE rate_limit_counters.hits + :amount END,
+            expires_at = CASE WHEN rate_limit_counters.expires_at <= :now
+                              THEN excluded.expires_at ELSE rate_limit_counters.expires_at END
+        RETURNING key, hits, expires_at
+        """  # noqa: S608 (only bind-parameter names are formatted in)
+    )
 
 
 def _connect() -> AbstractContextManager[Connection]:
@@ -166,10 +241,28 @@ class DatabaseStorage(Storage):
         return SQLAlchemyError
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self.incr_many({key: expiry}, amount)[key][0]
+
+    def incr_many(self, expiries: dict[str, int], amount: int = 1) -> dict[str, tuple[int, float]]:
+        """`incr` of several keys (each with its expiry in seconds) in one statement;
+        per key, its hits and when its window ends (seconds since the epoch).
+
+        Rows go in key order, so that two statements sharing keys lock them in
+        the same order (no deadlock on PostgreSQL).
+        """
         now = time.time()
-        params = {"key": key, "amount": amount, "expires_at": now + expiry, "now": now}
-        with _connect() as connection:
-            return int(connection.execute(_HIT, params).scalar_one())
+        params: dict = {"amount": amount, "now": now}
+        for n, key in enumerate(sorted(expiries)):
+            params |= {f"key_{n}": key, f"expires_at_{n}": now + expiries[key]}
+        try:
+            with _connect() as connection:
+                rows = connection.execute(_hit(len(expiries)), params).all()
+        except SQLAlchemyError as error:
+            # What `limits` does for the Storage methods it knows (incr is one of them).
+            if self.wrap_exceptions:
+                raise StorageError(error) from error
+            raise
+        return {key: (int(hits), float(expires_at)) for key, hits, expires_at in rows}
 
     def get(self, key: str) -> int:
         query = select(_COUNTERS.c.hits).where(

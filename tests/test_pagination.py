@@ -1,7 +1,9 @@
-"""Our `paginate` answers and documents exactly what flask-smorest's own does,
-and builds no marshmallow schema per request."""
+"""Our `paginate` answers and documents exactly what flask-smorest's own does
+(but for a bound on `page`, on every paginated route), and builds no marshmallow
+schema per request."""
 
 import json
+import re
 
 import flask_smorest
 import marshmallow as ma
@@ -9,6 +11,7 @@ import pytest
 from flask import Flask, jsonify
 from flask.views import MethodView
 
+from notifier.pagination import MAX_PAGE
 from notifier.web import Blueprint
 
 
@@ -70,6 +73,9 @@ def test_documentation_is_smorests(twin_app):
     spec = twin_app[1].spec.to_dict()
     theirs = spec["paths"]["/theirs/{count}"]["get"]
     ours = spec["paths"]["/ours/{count}"]["get"]
+    # One difference: our `page` has a maximum.
+    page = next(p for p in ours["parameters"] if p["name"] == "page")
+    assert page["schema"].pop("maximum") == MAX_PAGE
     assert ours["parameters"] == theirs["parameters"]
     assert ours["responses"] == theirs["responses"]
     assert ours["responses"]["200"]["headers"] == {
@@ -123,6 +129,33 @@ def test_x_pagination_of_a_middle_page(api):
 
 def test_a_page_past_the_end_is_empty_with_the_totals(api):
     api.create()
-    response = api.get(f"/notifications?page={10**30}")
+    response = api.get(f"/notifications?page={MAX_PAGE}&page_size=100")
     assert response.get_json() == []
     assert json.loads(response.headers["X-Pagination"])["total"] == 1
+
+
+def _paginated_routes(app) -> list[str]:
+    """Every GET route of the url_map whose documentation has a `page` parameter,
+    with its ids filled in."""
+    spec = app.test_client().get("/openapi.json").get_json()
+    found = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods:
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        operation = spec["paths"].get(path, {}).get("get", {})
+        if any(p["name"] == "page" and p["in"] == "query" for p in operation.get("parameters", [])):
+            found.append(re.sub(r"<id:\w+>", "1", rule.rule))
+    return found
+
+
+@pytest.mark.parametrize("page", ["1000001", "9223372036854775807", "9" * 30])
+def test_a_page_past_a_million_is_422_naming_page_on_every_paginated_route(app, api, page):
+    routes = _paginated_routes(app)
+    assert {"/notifications", "/webhooks/1/deliveries"} <= set(routes)
+    for route in routes:
+        response = api.get(f"{route}?page={page}", None)
+        assert response.status_code == 422, (route, response.get_json())
+        body = response.get_json()
+        assert body["code"] == 422
+        assert list(body["errors"]["query"]) == ["page"], (route, body)

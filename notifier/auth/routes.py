@@ -25,7 +25,9 @@ class Login(MethodView):
         """Log in: an access token and a refresh token
 
         Limited per client address and email, in any spelling (default 10 a
-        minute). A body that fails validation tries no password and is not counted.
+        minute), per email from all addresses (50 an hour) and per client address
+        for all emails (100 an hour); an IPv6 client counts by its /64. A body
+        that fails validation tries no password and is not counted.
         """
         ratelimit.count_login(request.remote_addr, data["email"])
         return service.login(data["email"], data["password"])

@@ -1,6 +1,8 @@
 """Structural: no route and no notification statement can skip the caller's check.
 
-Three layers, each with a test that it catches what it should:
+Three layers, each with a test that it catches what it should (a fourth check
+rides on the second: a test key's variant of every statement reads and writes
+sandbox rows only):
 - every route outside the public allowlist is wrapped, outermost, by
   `auth_required` (so it authenticates before its body is even parsed);
 - every statement on the caller's rows is built with `owned()`, which refuses a
@@ -17,16 +19,30 @@ import pkgutil
 
 import pytest
 from flask import Flask
-from sqlalchemy import Executable, bindparam, delete, insert, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Executable,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+)
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql import visitors
 
 import notifier.notifications
-from notifier.auth.ownership import OwnedStatement, OwnershipError, owned, run
-from notifier.auth.principal import auth_required
+from notifier.auth.ownership import CALLERS, OwnedStatement, OwnershipError, owned, run, verify
+from notifier.auth.principal import OWNER, VALIDITY, Kind, auth_required
 from notifier.notifications.models import DeliveryAttempt, Notification, NotificationCount
 from tests.test_route_auth import PUBLIC
 
 TABLE = Notification.__table__
+# A table with an owner and a sandbox flag, without the notifications' defaults.
+PROBE = Table("probe", MetaData(), Column("user_id", Integer), Column("sandbox", Boolean))
 # Run on no caller's behalf: the worker's purge of every user's old keys.
 NOT_ON_BEHALF_OF_A_CALLER = {("notifier.notifications.idempotency", "purge_idempotency_keys")}
 # Guarded by a credential of its own (METRICS_TOKEN), not by a user's.
@@ -191,8 +207,75 @@ def test_a_statement_without_the_callers_condition_is_refused(builder):
 
 def test_a_statement_with_the_callers_condition_is_accepted():
     statement = owned(_owned_by)
+    assert set(statement.variants) == set(CALLERS)
     for variant in statement.variants.values():
         assert any(e.__class__.__name__ == "Exists" for e in visitors.iterate(variant))
+
+
+def _sql(statement) -> str:
+    return " ".join(str(statement.compile(dialect=sqlite.dialect())).split())
+
+
+def test_only_a_test_keys_variant_reads_sandbox_rows_only():
+    statement = owned(_owned_by)
+    for (kind, sandbox_only), variant in statement.variants.items():
+        restricted = "notifications.sandbox = 1" in _sql(variant)
+        assert restricted is sandbox_only, (kind, sandbox_only)
+
+
+def test_every_notification_statement_hides_live_rows_from_a_test_key():
+    """Each table with a `sandbox` column that a test key's statement reads or
+    writes is restricted to sandbox rows (or, for an insert, written as one)."""
+    checked = 0
+    for module in _notification_modules():
+        for value in vars(module).values():
+            for item in _values(value):
+                if not isinstance(item, OwnedStatement):
+                    continue
+                variant = item.variants[Kind.API_KEY, True]
+                verify(variant, VALIDITY[Kind.API_KEY], sandbox_only=True)
+                sql = _sql(variant)
+                for table in ("notifications", "notification_counts"):
+                    if f" {table} " in f"{sql} " and "INSERT" not in sql:
+                        assert f"{table}.sandbox = 1" in sql, item.name
+                checked += 1
+    assert checked >= 20
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        _owned_by,
+        # The counters' total, as the list reads it.
+        lambda owner, valid: select(NotificationCount.total).where(
+            NotificationCount.user_id == owner, valid
+        ),
+        # An insert that writes the caller's choice into `sandbox`.
+        lambda owner, valid: insert(PROBE).from_select(
+            ["user_id", "sandbox"],
+            select(owner.label("user_id"), bindparam("sandbox").label("sandbox")).where(valid),
+        ),
+        # An insert that leaves `sandbox` to its default (false).
+        lambda owner, valid: insert(PROBE).from_select(
+            ["user_id"], select(owner.label("user_id")).where(valid)
+        ),
+    ],
+)
+def test_a_test_keys_statement_on_live_rows_is_refused(builder):
+    validity = VALIDITY[Kind.API_KEY]
+    with pytest.raises(OwnershipError, match="sandbox = true"):
+        verify(builder(OWNER, validity), validity, sandbox_only=True)
+
+
+def test_a_test_keys_insert_writes_sandbox_whatever_it_is_given():
+    statement = owned(
+        lambda owner, valid: insert(PROBE).from_select(
+            ["user_id", "sandbox"],
+            select(owner.label("user_id"), bindparam("sandbox").label("sandbox")).where(valid),
+        )
+    )
+    assert "1 AS sandbox" in _sql(statement.variants[Kind.API_KEY, True])
+    assert "? AS sandbox" in _sql(statement.variants[Kind.API_KEY, False])
 
 
 def test_run_refuses_a_bare_statement(app, api):
