@@ -62,6 +62,25 @@ def _engine_options(url: str) -> dict:
     }
 
 
+# The introduction Swagger UI shows above the routes (the OpenAPI `info.description`).
+API_DESCRIPTION = """\
+Send **email, SMS and push** notifications; a dispatcher delivers each one asynchronously,
+with retries, and its status moves `pending` → `sending` → `sent` or `failed`.
+
+**Start here**: register with `POST /users`, log in with `POST /auth/login`, click
+**Authorize** and paste the `access_token` (15 minutes; `POST /auth/refresh` with the
+`refresh_token` makes a new one). A server uses an **API key** instead (`POST /api-keys`,
+`ntf_live_…` or `ntf_test_…`): it calls the `/notifications` routes only, within its scopes;
+a test key's notifications are answered by the simulator and never reach a person.
+
+**Conventions**: every error is `{"code", "status", "message"[, "errors"]}`, and a 422 names
+each invalid field in `errors`. Lists are paged with `page` and `page_size` (at most 100),
+totals in the `X-Pagination` header. `POST /notifications` takes an `Idempotency-Key` header:
+a retry with the same key answers the first result. `POST /webhooks` registers an HTTPS
+endpoint that receives signed status events.
+"""
+
+
 class BaseConfig:
     """Settings shared by every environment of the Notification API."""
 
@@ -129,7 +148,10 @@ class BaseConfig:
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
     OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
-    API_SPEC_OPTIONS = {"security": [{"bearerAuth": []}]}
+    API_SPEC_OPTIONS = {
+        "security": [{"bearerAuth": []}],
+        "info": {"description": API_DESCRIPTION},
+    }
 
 
 class DevelopmentConfig(BaseConfig):
