@@ -129,7 +129,7 @@ class BaseConfig:
     WORKER_METRICS_PORT = _env_int("WORKER_METRICS_PORT", 0)
     WORKER_METRICS_HOST = os.environ.get("WORKER_METRICS_HOST", "0.0.0.0")  # noqa: S104
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
-    # Webhooks (notifier/webhooks): see the contract's retry rules.
+    # Webhooks (notifier/webhooks): the retry rules are in docs/guides/webhooks.md.
     WEBHOOK_TIMEOUT_S = _env_float("WEBHOOK_TIMEOUT_S", 10.0)
     WEBHOOK_MAX_ATTEMPTS = _env_int("WEBHOOK_MAX_ATTEMPTS", 8)
     WEBHOOK_BACKOFF_BASE_S = _env_float("WEBHOOK_BACKOFF_BASE_S", 5.0)
