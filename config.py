@@ -51,9 +51,9 @@ def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # SQLite: wait for the writer lock instead of failing with "database is locked".
         return {"connect_args": {"timeout": 30}, "hide_parameters": True}
-    # No pre-ping: it costs a round trip on every request (measured in the
-    # README's performance section). A connection that died with the server fails its query instead;
-    # the pool drops it and the request answers 503 (see errors.py).
+    # No pre-ping: it costs a round trip on every request (measured in
+    # docs/operations/performance.md). A connection that died with the server fails its
+    # query instead; the pool drops it and the request answers 503 (see errors.py).
     return {
         "pool_size": _env_int("DB_POOL_SIZE", 5),
         "max_overflow": _env_int("DB_MAX_OVERFLOW", 5),
