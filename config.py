@@ -51,15 +51,34 @@ def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # SQLite: wait for the writer lock instead of failing with "database is locked".
         return {"connect_args": {"timeout": 30}, "hide_parameters": True}
-    # No pre-ping: it costs a round trip on every request (measured in the
-    # README's performance section). A connection that died with the server fails its query instead;
-    # the pool drops it and the request answers 503 (see errors.py).
+    # No pre-ping: it costs a round trip on every request (measured in
+    # docs/operations/performance.md). A connection that died with the server fails its
+    # query instead; the pool drops it and the request answers 503 (see errors.py).
     return {
         "pool_size": _env_int("DB_POOL_SIZE", 5),
         "max_overflow": _env_int("DB_MAX_OVERFLOW", 5),
         "pool_recycle": 1800,
         "hide_parameters": True,
     }
+
+
+# The introduction Swagger UI shows above the routes (the OpenAPI `info.description`).
+API_DESCRIPTION = """\
+Send **email, SMS and push** notifications; a dispatcher delivers each one asynchronously,
+with retries, and its status moves `pending` → `sending` → `sent` or `failed`.
+
+**Start here**: register with `POST /users`, log in with `POST /auth/login`, click
+**Authorize** and paste the `access_token` (15 minutes; `POST /auth/refresh` with the
+`refresh_token` makes a new one). A server uses an **API key** instead (`POST /api-keys`,
+`ntf_live_…` or `ntf_test_…`): it calls the `/notifications` routes only, within its scopes;
+a test key's notifications are answered by the simulator and never reach a person.
+
+**Conventions**: every error is `{"code", "status", "message"[, "errors"]}`, and a 422 names
+each invalid field in `errors`. Lists are paged with `page` and `page_size` (at most 100),
+totals in the `X-Pagination` header. `POST /notifications` takes an `Idempotency-Key` header:
+a retry with the same key answers the first result. `POST /webhooks` registers an HTTPS
+endpoint that receives signed status events.
+"""
 
 
 class BaseConfig:
@@ -117,7 +136,7 @@ class BaseConfig:
     WORKER_METRICS_PORT = _env_int("WORKER_METRICS_PORT", 0)
     WORKER_METRICS_HOST = os.environ.get("WORKER_METRICS_HOST", "0.0.0.0")  # noqa: S104
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
-    # Webhooks (notifier/webhooks): see the contract's retry rules.
+    # Webhooks (notifier/webhooks): the retry rules are in docs/guides/webhooks.md.
     WEBHOOK_TIMEOUT_S = _env_float("WEBHOOK_TIMEOUT_S", 10.0)
     WEBHOOK_MAX_ATTEMPTS = _env_int("WEBHOOK_MAX_ATTEMPTS", 8)
     WEBHOOK_BACKOFF_BASE_S = _env_float("WEBHOOK_BACKOFF_BASE_S", 5.0)
@@ -136,7 +155,10 @@ class BaseConfig:
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
     OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
-    API_SPEC_OPTIONS = {"security": [{"bearerAuth": []}]}
+    API_SPEC_OPTIONS = {
+        "security": [{"bearerAuth": []}],
+        "info": {"description": API_DESCRIPTION},
+    }
 
 
 class DevelopmentConfig(BaseConfig):

@@ -43,7 +43,7 @@ def post_fork(server, worker) -> None:
 
     Each login hashes with Argon2id, which allocates a large buffer. glibc's
     adaptive mmap threshold grows after the first such free, so later buffers
-    come from the heap and the worker keeps them (figures in the README). A
+    come from the heap and the worker keeps them (figures in docs/operations/performance.md). A
     fixed threshold keeps every large buffer mmapped, and freed for real.
     """
     import ctypes
@@ -65,9 +65,9 @@ def post_worker_init(worker) -> None:
 
     After start-up a worker holds about 90 000 long-lived objects (Flask,
     SQLAlchemy, marshmallow, the OpenAPI spec); every full collection walked
-    them all. Frozen, they are never scanned again (the figure is in the
-    README's performance section). Memory is unchanged; objects made per request are collected
-    as before.
+    them all. Frozen, they are never scanned again (the figure is in
+    docs/operations/performance.md). Memory is unchanged; objects made per request are
+    collected as before.
     """
     import gc
 

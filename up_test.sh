@@ -3,7 +3,8 @@
 #
 #   ./up_test.sh                 a Docker engine answers: the suite in containers against
 #                                PostgreSQL (docker-compose.test.yml); otherwise as --local
-#   ./up_test.sh --local         here: .venv, config checks, ruff, pytest with coverage
+#   ./up_test.sh --local         here: .venv, config checks, ruff, the docs build
+#                                (mkdocs build --strict), pytest with coverage
 #   ./up_test.sh -k login -x     any other argument goes to pytest
 #   ./up_test.sh --install-only  create or refresh the virtualenv, then stop
 #
@@ -125,6 +126,16 @@ ruff check . || failed+=("ruff check")
 
 say "ruff format --check ."
 ruff format --check . || failed+=("ruff format")
+
+# The documentation site: a broken link, a missing page or an undocumented setting fails it.
+# .ci/run builds it once before its two suites and sets NOTIFIER_SKIP_DOCS=1 for them.
+if [ "${NOTIFIER_SKIP_DOCS:-0}" != 1 ]; then
+    say "mkdocs build --strict"
+    docs_site="$(mktemp -d)"
+    NO_MKDOCS_2_WARNING=1 python -m mkdocs build --strict --quiet --site-dir "$docs_site" ||
+        failed+=("docs build")
+    rm -rf "$docs_site"
+fi
 
 if [ "${#pytest_args[@]}" -eq 0 ]; then
     cov_min="${COV_FAIL_UNDER:-90}"

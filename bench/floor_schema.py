@@ -34,7 +34,7 @@ FILLERS = {
     "delivery_key": "md5(random()::text)",
 }
 
-# The notification as the contract shows it (API.md); missing columns are skipped.
+# The notification as the API shows it (GET /notifications/<id>); missing columns are skipped.
 OUTPUT_COLUMNS = (
     "id",
     "user_id",

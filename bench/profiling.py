@@ -2,7 +2,7 @@
 
 A flame graph, on-CPU and wall-clock collapsed stacks, summarised by category of the
 innermost frame, by innermost frame, and by our own functions. The figures belong in the
-report and the README, never in code comments.
+report and docs/operations/performance.md, never in code comments.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ GSM_BASIC_CHARS = frozenset(
 )
 
 # The extension table: each character is sent as escape + code, so it costs two
-# septets. The contract lists ^ { } \ [ ~ ] | €; form feed (escape + 0x0A) is in
+# septets. The documented list is ^ { } \ [ ~ ] | €; form feed (escape + 0x0A) is in
 # the same table, so it is GSM-7 too and also counts two.
 GSM_EXTENSION_CHARS = frozenset("\x0c^{}\\[~]|€")
 

@@ -54,6 +54,24 @@ def unauthorized(message: str) -> HTTPException:
     return http_error(Unauthorized, message, headers=BEARER)
 
 
+INVALID_TOKEN = "The token is invalid."  # noqa: S105 (a message, not a secret)
+# flask-jwt-extended's WrongTokenError texts (notifier.auth.principal raises the same ones):
+# say which token the route takes, not merely "invalid".
+WRONG_TOKEN = {
+    "Only non-refresh tokens are allowed": "This is a refresh token: send it to "
+    "POST /auth/refresh for a new access token, and call this route with the access token.",
+    "Only refresh tokens are allowed": "POST /auth/refresh takes the refresh token from "
+    "POST /auth/login, not an access token.",
+}
+# An expired token says what to do next: refresh an access token; log in again when the
+# refresh token itself has expired.
+EXPIRED_TOKEN = {
+    False: "The access token has expired: get a new one from POST /auth/refresh with your "
+    "refresh token (or log in again).",
+    True: "The refresh token has expired: log in again (POST /auth/login).",
+}
+
+
 def register_jwt_callbacks(jwt: JWTManager, api: ErrorShapeApi) -> None:
     """Replace flask-jwt-extended's `{"msg"}` bodies and 422s with our 401 shape."""
 
@@ -61,14 +79,16 @@ def register_jwt_callbacks(jwt: JWTManager, api: ErrorShapeApi) -> None:
         return api.handle_http_exception(unauthorized(message))
 
     jwt.unauthorized_loader(lambda reason: respond("A valid access token is required."))
-    jwt.invalid_token_loader(lambda reason: respond("The token is invalid."))
-    jwt.expired_token_loader(lambda header, payload: respond("The token has expired."))
+    jwt.invalid_token_loader(lambda reason: respond(WRONG_TOKEN.get(reason, INVALID_TOKEN)))
+    jwt.expired_token_loader(
+        lambda header, payload: respond(EXPIRED_TOKEN[payload.get("type") == "refresh"])
+    )
     jwt.revoked_token_loader(lambda header, payload: respond("The token has been revoked."))
     jwt.needs_fresh_token_loader(lambda header, payload: respond("A fresh token is required."))
     jwt.user_lookup_error_loader(
         lambda header, payload: respond("The token's user no longer exists.")
     )
-    jwt.token_verification_failed_loader(lambda header, payload: respond("The token is invalid."))
+    jwt.token_verification_failed_loader(lambda header, payload: respond(INVALID_TOKEN))
 
 
 def register_database_errors(app: Flask, api: ErrorShapeApi) -> None:

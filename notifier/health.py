@@ -1,4 +1,5 @@
-"""Routes: `GET /health` (liveness, no I/O) and `GET /ready` (database and schema).
+"""Routes: `GET /` (where to go), `GET /health` (liveness, no I/O) and `GET /ready`
+(database and schema).
 
 `/ready` answers 200 only when the database answers and its schema is at the
 revision this code was written for (`notifier.migrate.HEAD_REVISION`): a
@@ -26,6 +27,32 @@ _PING = text("SELECT 1")
 
 class StatusSchema(BaseSchema):
     status = fields.String(dump_only=True)
+
+
+class IndexSchema(BaseSchema):
+    name = fields.String(dump_only=True)
+    docs = fields.String(dump_only=True, metadata={"description": "Swagger UI"})
+    openapi = fields.String(dump_only=True, metadata={"description": "The OpenAPI document"})
+    health = fields.String(dump_only=True)
+    ready = fields.String(dump_only=True)
+
+
+INDEX = {
+    "name": "notifier",
+    "docs": "/docs",
+    "openapi": "/openapi.json",
+    "health": "/health",
+    "ready": "/ready",
+}
+
+
+@blp.route("/")
+class Index(MethodView):
+    @blp.doc(security=[])
+    @blp.response(200, IndexSchema)
+    def get(self):
+        """Where to start: links to the API docs, the OpenAPI document and the health checks"""
+        return INDEX
 
 
 @blp.route("/health")

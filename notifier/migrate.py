@@ -1,7 +1,7 @@
 """Flask-Migrate for `flask db …`, and the schema revision this code needs.
 
 Flask-Migrate imports Alembic, Mako and Pygments (megabytes in every process
-that loads it; the README has the figure), and a gunicorn worker never
+that loads it; docs/operations/performance.md has the figure), and a gunicorn worker never
 migrates. So the factory registers a `db` command group that loads
 Flask-Migrate when a `flask db` command runs, and nothing else imports it;
 `bind` is the one place that binds it to an app (the CLI through that group,

@@ -118,7 +118,7 @@ class JsonParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """smorest's Blueprint with the strict JSON parser, the contract's pagination
+    """smorest's Blueprint with the strict JSON parser, the API's pagination
     defaults (page_size 20, at most 100) and a `paginate` that builds no schema
     per request (see notifier.pagination)."""
 

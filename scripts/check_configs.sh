@@ -3,7 +3,7 @@
 #   - .circleci/config.yml against the CircleCI schema vendored in check-jsonschema
 #   - each compose file with `docker compose config -q` (or docker-compose v1), without a .env
 #     (what CI sees) and, when one exists, with your .env
-#   - every *.sh and .ci/run with shellcheck
+#   - every *.sh, .ci/run and notifier-cli with shellcheck
 #   - the Dockerfile with hadolint
 #   - .env.example names every variable the compose files read; entry scripts are executable
 # A missing tool is a "skip" line, or a failure when CHECK_CONFIGS_STRICT=1 (CI sets it).
@@ -94,9 +94,11 @@ if sc="$(find_tool shellcheck)"; then
         scripts+=("$script")
     done < <(find . \( -path ./.git -o -path ./.venv -o -path ./venv -o -path ./node_modules \
         -o -path ./instance \) -prune -o -type f -name '*.sh' -print0)
-    if [ -f .ci/run ]; then
-        scripts+=(./.ci/run)
-    fi
+    for script in ./.ci/run ./notifier-cli; do
+        if [ -f "$script" ]; then
+            scripts+=("$script")
+        fi
+    done
     check "shellcheck (${#scripts[@]} scripts)" "$sc" "${scripts[@]}"
 else
     missing "shell scripts" "shellcheck"

@@ -25,6 +25,21 @@ def test_health_is_ok(client):
     assert response.get_json() == {"status": "ok"}
 
 
+def test_the_root_answers_links_that_all_work_without_a_token(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    links = response.get_json()
+    assert links == {
+        "name": "notifier",
+        "docs": "/docs",
+        "openapi": "/openapi.json",
+        "health": "/health",
+        "ready": "/ready",
+    }
+    for path in (value for key, value in links.items() if key != "name"):
+        assert client.get(path).status_code == 200, path
+
+
 def test_ready_is_ok_when_the_database_answers_at_the_head_revision(client):
     response = client.get("/ready")
     assert response.status_code == 200

@@ -33,6 +33,13 @@ def test_spec_declares_bearer_auth_and_public_routes(client):
     assert sandbox and sandbox[0]["schema"]["type"] == "boolean"
 
 
+def test_swagger_shows_an_introduction_that_says_where_to_start(client):
+    description = client.get("/openapi.json").get_json()["info"]["description"]
+    for words in ("POST /users", "POST /auth/login", "Authorize", "API key", "Idempotency-Key"):
+        assert words in description
+    assert client.get("/openapi.json").get_json()["paths"]["/"]["get"]["security"] == []
+
+
 def test_spec_documents_the_id_as_a_positive_integer(client):
     spec = client.get("/openapi.json").get_json()
     parameter = spec["paths"]["/notifications/{notification_id}"]["parameters"][0]

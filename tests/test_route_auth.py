@@ -7,6 +7,7 @@ import pytest
 PUBLIC = {
     ("POST", "/users"),
     ("POST", "/auth/login"),
+    ("GET", "/"),
     ("GET", "/health"),
     ("GET", "/ready"),
     ("GET", "/openapi.json"),

@@ -1,4 +1,4 @@
-"""The email itself: headers of the contract, a UTF-8 text body, addresses fit for SMTP.
+"""The email itself: the documented headers, a UTF-8 text body, addresses fit for SMTP.
 
 Built with :class:`email.message.EmailMessage` and the ``SMTP`` policy (CRLF line
 ends; non-ASCII subjects RFC 2047-encoded; the body quoted-printable or base64 as

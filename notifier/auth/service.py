@@ -20,7 +20,7 @@ from notifier.users.models import User
 BAD_CREDENTIALS = "The email or password is incorrect."
 
 # Login costs one hash; the rest is kept to two autocommit statements (no
-# BEGIN/COMMIT, no ORM objects); the profile behind this is in the README.
+# BEGIN/COMMIT, no ORM objects); the profile behind this is in docs/operations/performance.md.
 _USER_BY_EMAIL = select(User.id, User.password_hash).where(User.email == bindparam("email"))
 _OPEN_SESSION = insert(AuthSession.__table__)
 

@@ -53,8 +53,8 @@ def _list_statements(filters: tuple[str, ...], first_page: bool):
 
     The total is an uncorrelated subquery of the counters table (kept by
     triggers, O(1); it counts per sandbox too, so every filter has its total),
-    which PostgreSQL runs once per statement; the README's
-    performance section has the measurements behind this shape. Past the first
+    which PostgreSQL runs once per statement; docs/operations/performance.md
+    has the measurements behind this shape. Past the first
     page, the page only reads the index when its offset is below the total, so a
     huge `page` costs nothing.
     """

@@ -47,7 +47,7 @@ def token_matches(expected: str, authorization: str | None) -> bool:
 
 
 def error_body(status: int, message: str) -> bytes:
-    """The contract's error shape, for answers made outside the apps' error handlers."""
+    """The one error shape, for answers made outside the apps' error handlers."""
     body = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
     return json.dumps(body).encode()
 
@@ -90,7 +90,7 @@ class _QuietHandler(WSGIRequestHandler):
 def worker_metrics_app(
     token: str, before_scrape: Callable[[], None] | None = None
 ) -> Callable[..., Iterable[bytes]]:
-    """The worker's WSGI app: `GET /metrics` as on the API, the contract's 404 elsewhere.
+    """The worker's WSGI app: `GET /metrics` as on the API, a 404 in the error shape elsewhere.
     `before_scrape` refreshes what is measured on demand (the queue gauges)."""
     registry = worker_metrics().registry
 

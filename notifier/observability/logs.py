@@ -71,7 +71,7 @@ def notification_context(notification_id: int) -> Iterator[None]:
 
 
 class JsonFormatter(_LibraryJsonFormatter):
-    """`{"time", "level", "logger", "message", ...}`: the contract's fields, then any extras
+    """`{"time", "level", "logger", "message", ...}`: the documented fields, then any extras
     (`request_id`, `notification_id`, `exc_info`). `time` is ISO 8601 in UTC with its offset."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -1,4 +1,4 @@
-"""The Prometheus series of the contract, the functions that count them, and `/metrics`.
+"""The documented Prometheus series, the functions that count them, and `/metrics`.
 
 Three groups, one per process kind, each in its own registry so that a process
 exports only its own series (the API has no queue gauges): `api_metrics()`,

@@ -1,7 +1,7 @@
 """The webhook deliveries' queue in the database: claim, record, release, purge.
 
 Claiming goes through `notifier.claims`, the mechanism the notification queue
-uses too. A claimed delivery stays `pending` (the contract's statuses are
+uses too. A claimed delivery stays `pending` (the documented statuses are
 pending, delivered, failed); the claim moves its `next_attempt_at` to the end
 of its lease and counts the attempt. If the worker dies, the row is due again
 when the lease ends and another worker takes it: the lost try counts as an

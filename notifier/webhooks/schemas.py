@@ -43,15 +43,31 @@ def parse_url(url: str, allow_http: bool) -> tuple[str, str, int]:
 
 
 def _check_url(url: str) -> None:
+    """Refuse a URL the sender would refuse. When a development setting would allow
+    it (`http://`, a loopback or private host), the message names that setting, so a
+    receiver on a laptop is one setting away, not a search."""
     if len(url) > MAX_URL_CHARS:
         return  # the length rule says it; no resolving of a 10 KB host name
     config = current_app.config
     try:
-        _scheme, host, port = parse_url(url, config["WEBHOOK_ALLOW_HTTP"])
-        if not config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"]:
-            ssrf.check_url_host(host, port)
-    except (ValueError, ssrf.AddressRefused) as error:
+        scheme, host, port = parse_url(url, allow_http=True)
+    except ValueError as error:
         raise ValidationError(str(error)) from None
+    refusals, settings = [], []
+    if scheme == "http" and not config["WEBHOOK_ALLOW_HTTP"]:
+        refusals.append("The URL must start with https://")
+        settings.append("WEBHOOK_ALLOW_HTTP=1")
+    if not config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"]:
+        try:
+            ssrf.check_url_host(host, port)
+        except ssrf.AddressRefused as error:
+            refusals.append(str(error).rstrip("."))
+            settings.append("WEBHOOK_ALLOW_PRIVATE_NETWORKS=1")
+    if refusals:
+        raise ValidationError(
+            f"{'; '.join(refusals)}. For a receiver in local development, run the API and "
+            f"the worker with {' and '.join(settings)}."
+        )
 
 
 URL = {

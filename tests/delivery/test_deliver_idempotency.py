@@ -49,7 +49,7 @@ def test_without_a_key_every_request_is_a_new_message(
 def test_a_repeated_key_answers_the_first_result_even_with_other_content(
     deliver: Deliver, message: Callable[..., dict]
 ) -> None:
-    """The contract: the key, not the body, identifies the message (a new key after an edit)."""
+    """Documented: the key, not the body, identifies the message (a new key after an edit)."""
     first = deliver(message("sms", idempotency_key="k", content="one")).get_json()
     again = deliver(message("sms", idempotency_key="k", content="two")).get_json()
     assert again == first

@@ -58,7 +58,7 @@ def test_email_to_an_invalid_address_is_422_on_target(
 def test_email_without_a_subject_is_sent(
     client: Any, message: Callable[..., dict], title: str | None
 ) -> None:
-    """The contract: `title` may be empty or absent; the email then has no subject."""
+    """Documented: `title` may be empty or absent; the email then has no subject."""
     body = message("email")
     if title == "absent":
         del body["title"]

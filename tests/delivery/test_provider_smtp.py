@@ -56,7 +56,7 @@ def smtp_app(make_app: Callable[..., Flask]) -> Iterator[Callable[..., Flask]]:
         app.extensions[GATEWAY_EXTENSION].close()
 
 
-def test_an_email_arrives_with_the_contract_headers(smtp: SmtpServer, smtp_app) -> None:
+def test_an_email_arrives_with_the_documented_headers(smtp: SmtpServer, smtp_app) -> None:
     client = smtp_app(smtp).test_client()
     content = "Grüße aus Köln ✓\nZweite Zeile.\n.\nA line that is only a dot, above."
     response = client.post(

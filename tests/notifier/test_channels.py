@@ -39,7 +39,7 @@ EMOJI = "\U0001f600"  # 😀, outside the BMP: two UTF-16 code units
 # --- constants ---------------------------------------------------------------------------
 
 
-def test_constants_match_the_contract() -> None:
+def test_constants_match_the_documented_rules() -> None:
     assert (EMAIL, SMS, PUSH) == ("email", "sms", "push")
     assert CHANNELS == ("email", "sms", "push")
     assert MAX_SMS_SEGMENTS == 10

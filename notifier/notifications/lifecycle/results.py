@@ -9,7 +9,7 @@ run executes exactly what production runs. A batch costs two statements:
    by another dispatcher after our lease ran out, is left alone. (One statement
    per batch, not one per result: an executemany of a per-row UPDATE cost far
    more CPU per result, on the dispatcher and on PostgreSQL alike; figures in
-   the README.)
+   docs/operations/performance.md.)
    The webhook events of the rows written go into the outbox in the same
    transaction (`notifier.webhooks.outbox`).
 2. One INSERT of the attempts of the rows that still exist (they happened),

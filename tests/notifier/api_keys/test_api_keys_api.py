@@ -1,4 +1,4 @@
-"""The /api-keys routes, row by row of the contract."""
+"""The /api-keys routes, row by row of the documented behaviour."""
 
 from __future__ import annotations
 

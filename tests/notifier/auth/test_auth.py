@@ -6,11 +6,16 @@ from datetime import timedelta
 
 import jwt as pyjwt
 import pytest
-from flask_jwt_extended import create_access_token
+from flask_jwt_extended import create_access_token, create_refresh_token
 
 from notifier.extensions import db
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import ApiClient
+
+EXPIRED_ACCESS = (
+    "The access token has expired: get a new one from POST /auth/refresh with your refresh "
+    "token (or log in again)."
+)
 
 
 def _login(client, email, password=PASSWORD):
@@ -76,6 +81,13 @@ def test_refresh_token_is_refused_where_access_is_expected_and_the_reverse(api):
         "/auth/refresh", headers={"Authorization": f"Bearer {api.access_token}"}
     )
     assert me.status_code == refresh.status_code == 401
+    assert me.get_json()["message"] == (
+        "This is a refresh token: send it to POST /auth/refresh for a new access token, "
+        "and call this route with the access token."
+    )
+    assert refresh.get_json()["message"] == (
+        "POST /auth/refresh takes the refresh token from POST /auth/login, not an access token."
+    )
 
 
 def test_logout_revokes_the_access_and_refresh_token_of_that_login(app, api, user):
@@ -106,7 +118,23 @@ def test_expired_token_is_401(app, api, user):
         )
     response = api.client.get("/users/me", headers={"Authorization": f"Bearer {expired}"})
     assert response.status_code == 401
-    assert response.get_json()["message"] == "The token has expired."
+    assert response.get_json()["message"] == EXPIRED_ACCESS
+
+
+def test_an_expired_refresh_token_says_to_log_in_again(app, api, user):
+    claims = pyjwt.decode(api.refresh_token, options={"verify_signature": False})
+    with app.test_request_context():
+        expired = create_refresh_token(
+            str(user.id),
+            expires_delta=timedelta(seconds=-5),
+            additional_claims={"sid": claims["sid"]},
+        )
+    response = api.client.post("/auth/refresh", headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.get_json()["message"] == (
+        "The refresh token has expired: log in again (POST /auth/login)."
+    )
 
 
 def test_token_of_a_deleted_user_is_401(api, user):

@@ -88,7 +88,7 @@ def test_a_token_used_before_is_still_refused_once_it_expires(app, api, user):
         time.sleep(0.05)
     response = api.client.get("/notifications", headers=headers)
     assert response.status_code == 401
-    assert response.get_json()["message"] == "The token has expired."
+    assert response.get_json()["message"].startswith("The access token has expired: get a new")
 
 
 def test_a_refresh_token_remembered_as_such_is_still_refused_as_access(api):

@@ -28,7 +28,7 @@ from notifier.webhooks.models import DeliveryStatus
 PACKAGE = Path(__file__).resolve().parents[3] / "notifier"
 OWNER = PACKAGE / "notifications" / "lifecycle"
 # The other owners of these words: the webhook deliveries' own states, and the
-# metrics' label values, which the contract fixes and which `observability`
+# metrics' label values, which the docs fix and which `observability`
 # keeps to itself (the delivery service loads it, and it imports nothing of notifier).
 OTHER_OWNERS = {PACKAGE / "webhooks" / "models.py", PACKAGE / "observability" / "metrics.py"}
 WORDS = {member.value for member in (*Status, *Outcome, *DeliveryStatus)}

@@ -78,3 +78,30 @@ def test_patch_to_an_internal_host_is_refused(api):
     webhook_id = make_webhook(api).get_json()["id"]
     response = api.patch(f"/webhooks/{webhook_id}", 422, json={"url": "https://10.0.0.1/"})
     assert "url" in response.get_json()["errors"]["json"]
+
+
+def test_a_local_http_receiver_is_refused_with_the_settings_that_would_allow_it(api):
+    response = make_webhook(api, expect=422, url="http://localhost:9000/hook")
+    message = response.get_json()["errors"]["json"]["url"][0]
+    assert message.startswith("The URL must start with https://; localhost is a loopback name")
+    assert "WEBHOOK_ALLOW_HTTP=1 and WEBHOOK_ALLOW_PRIVATE_NETWORKS=1" in message
+
+
+def test_an_http_url_to_a_public_host_names_only_the_http_setting(api):
+    response = make_webhook(api, expect=422, url="http://93.184.215.14/hook")
+    message = response.get_json()["errors"]["json"]["url"][0]
+    assert "WEBHOOK_ALLOW_HTTP=1." in message
+    assert "PRIVATE" not in message
+
+
+def test_a_private_host_names_only_the_private_networks_setting(api, webhook_settings):
+    webhook_settings(WEBHOOK_ALLOW_HTTP=True)
+    response = make_webhook(api, expect=422, url="http://127.0.0.1:9000/hook")
+    message = response.get_json()["errors"]["json"]["url"][0]
+    assert "run the API and the worker with WEBHOOK_ALLOW_PRIVATE_NETWORKS=1." in message
+    assert "WEBHOOK_ALLOW_HTTP" not in message
+
+
+def test_other_schemes_are_refused_without_a_setting_to_allow_them(api):
+    response = make_webhook(api, expect=422, url="ftp://93.184.215.14/hook")
+    assert response.get_json()["errors"]["json"]["url"] == ["The URL must start with https://."]

@@ -12,7 +12,7 @@ def test_retry_after_is_capped_by_the_maximum():
     assert backoff_delay(1, 2.0, 60.0, retry_after_s=86_400, rand=lambda: 0.0) == 60
 
 
-def test_the_defaults_follow_the_contract(app):
+def test_the_defaults_are_the_documented_ones(app):
     settings = Settings.from_config(app.config)
     assert (settings.backoff_base_s, settings.backoff_max_s) == (2.0, 300.0)
     assert settings.max_attempts == 5

@@ -31,7 +31,7 @@ def client():
     client.close()
 
 
-def test_it_posts_the_contracts_body_as_utf8_json(client, mocked):
+def test_it_posts_the_documented_body_as_utf8_json(client, mocked):
     mocked.post(DELIVER, json=sent_answer())
     client.deliver(REQUEST)
     sent = mocked.calls[0].request
