@@ -8,11 +8,10 @@ run executes exactly what production runs. A batch costs two statements:
    wrote and the idempotency key the try carried, and `RETURNING` names the rows
    written. A row deleted, or taken back by another dispatcher after our lease
    ran out, is left alone; so is another notification that got the same id and
-   version (the key is random per notification and edit: the id and version
-   alone name a row, not the try). (One statement
-   per batch, not one per result: an executemany of a per-row UPDATE cost far
-   more CPU per result, on the dispatcher and on PostgreSQL alike; figures in
-   the README.)
+   version (the key is random per notification and edit: an id and a version
+   name a row, the key names the try). (One statement per batch, not one per
+   result: an executemany of a per-row UPDATE cost far more CPU per result, on
+   the dispatcher and on PostgreSQL alike; figures in the README.)
    The webhook events of the rows written go into the outbox in the same
    transaction (`notifier.webhooks.outbox`).
 2. One INSERT of the attempts of the rows that still exist (they happened),
