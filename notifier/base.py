@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, TypeDecorator, event
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so that Alembic (and batch mode on SQLite) can alter them.
@@ -61,3 +61,19 @@ class Base(DeclarativeBase):
     """Declarative base of every model."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@event.listens_for(Table, "after_parent_attach")
+def _ids_never_reused(table: Table, parent) -> None:
+    """Every table of the models gets `sqlite_autoincrement`: an id is never given twice.
+
+    Without AUTOINCREMENT, SQLite gives a new row the highest id in use plus one,
+    so the id of the newest row deleted comes back, and whatever still refers to
+    the old row (a process that remembers a key, a delivery result in flight)
+    would attach to the new one. PostgreSQL's sequences never go back. Set here,
+    once, so a new table cannot forget it (migrations pass it to `create_table`;
+    tests/test_ids_never_reused.py checks both). SQLite applies it only to a
+    table whose primary key is one integer column; other tables ignore it.
+    """
+    if parent is Base.metadata:
+        table.dialect_kwargs["sqlite_autoincrement"] = True

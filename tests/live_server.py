@@ -29,9 +29,11 @@ def stop(process: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
 
 
 @contextlib.contextmanager
-def running_api(workdir: Path, workers: int = 1, **extra_env: str) -> Iterator[str]:
-    """gunicorn wsgi:app with `workers` workers on a freshly migrated SQLite file;
-    yields its base URL and stops it afterwards."""
+def running_api(
+    workdir: Path, workers: int = 1, database_url: str | None = None, **extra_env: str
+) -> Iterator[str]:
+    """gunicorn wsgi:app with `workers` workers on a freshly migrated SQLite file (or
+    on `database_url`, migrated to the head); yields its base URL and stops it afterwards."""
     port = free_port()
     env = {
         key: value
@@ -41,7 +43,7 @@ def running_api(workdir: Path, workers: int = 1, **extra_env: str) -> Iterator[s
         | set(extra_env)
     }
     env.update(
-        DATABASE_URL=f"sqlite:///{workdir / 'api.db'}",
+        DATABASE_URL=database_url or f"sqlite:///{workdir / 'api.db'}",
         JWT_SECRET_KEY="live-test-signing-key-0123456789-abcdefghijkl",
         API_BIND=f"127.0.0.1:{port}",
         WEB_CONCURRENCY=str(workers),

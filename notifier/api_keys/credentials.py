@@ -12,7 +12,9 @@ would cost as much CPU as a login each time.
 (owner, scopes, mode, expiry) never change, so they are remembered per process
 after the first look-up, by the key's hash. Whether the key still exists is
 never remembered: `notifier.auth.principal.VALIDITY` reads it in the request's
-own statement, so a deleted key is refused at once by every process and host.
+own statement, so a deleted key is refused at once by every process and host. That
+read names the key by its id and its hash: a remembered key can never pass for
+another row that got the same id.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class _Known:
     time) this process last wrote `last_used_at` or read it from the database."""
 
     api_key_id: int
+    key_hash: str
     user_id: int
     scopes: frozenset[str]
     sandbox: bool
@@ -101,6 +104,7 @@ _TOUCH = (
     update(ApiKey)
     .where(
         ApiKey.id == bindparam("key_id"),
+        ApiKey.key_hash == bindparam("b_key_hash"),
         or_(
             ApiKey.last_used_at.is_(None),
             ApiKey.last_used_at < bindparam("cutoff", type_=UTCDateTime()),
@@ -150,6 +154,7 @@ def _look_up(credential: str, digest: str) -> _Known:
         raise refuse()
     return _Known(
         api_key_id=row.id,
+        key_hash=row.key_hash,
         user_id=row.user_id,
         scopes=frozenset(scopes_of(row.scope_mask)),
         sandbox=row.mode == "test",
@@ -170,7 +175,10 @@ def _touch(known: _Known, now: float) -> None:
     at = utcnow()
     cutoff = at - timedelta(seconds=TOUCH_INTERVAL_S)
     with async_commit() as connection:
-        connection.execute(_TOUCH, {"key_id": known.api_key_id, "now": at, "cutoff": cutoff})
+        connection.execute(
+            _TOUCH,
+            {"key_id": known.api_key_id, "b_key_hash": known.key_hash, "now": at, "cutoff": cutoff},
+        )
 
 
 def _memo() -> tuple[OrderedDict, Lock]:

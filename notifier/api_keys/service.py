@@ -11,17 +11,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
+from notifier import caps
 from notifier.api_keys.credentials import PREFIX_CHARS, key_hash, new_key
 from notifier.api_keys.models import SCOPES, ApiKey, scope_mask, scopes_of
 from notifier.database import transaction, utcnow
-from notifier.errors import not_found, unprocessable
+from notifier.errors import not_found
 from notifier.extensions import db
-from notifier.users.models import User
 
 NOT_FOUND = "API key not found."
-MAX_KEYS_PER_USER = 20
 
 
 def key_body(api_key: ApiKey, key: str | None = None) -> dict[str, Any]:
@@ -50,19 +49,11 @@ def create_key(
 ) -> dict[str, Any]:
     """Make a key for the user; its body with the `key`, which is not stored.
 
-    At most MAX_KEYS_PER_USER per user (422 over it): the user's row is locked
-    while counting, so two concurrent creates cannot both pass the limit.
+    At most `caps.API_KEYS.limit` per user (422 over it), also when creates race.
     """
     key = new_key(mode)
     with transaction():
-        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
-        count = db.session.scalar(
-            select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id)
-        )
-        if count >= MAX_KEYS_PER_USER:
-            raise unprocessable(
-                "name", f"You already have {MAX_KEYS_PER_USER} API keys; delete one first."
-            )
+        caps.ensure_room(caps.API_KEYS, user_id, ApiKey.user_id)
         api_key = ApiKey(
             user_id=user_id,
             name=name,

@@ -16,8 +16,9 @@ logout is seen at once by every process and host.
 
 An API key (`Bearer ntf_…`) is the second `Kind`: `notifier.api_keys.credentials`
 gives its owner, scopes and mode (they never change: remembered per process), and
-its `VALIDITY` clause (the key exists, unexpired) goes into the statement like a
-session's. A key works only on routes that declare its scope (403 elsewhere).
+its `VALIDITY` clause (the key exists with that id, owner and hash, unexpired) goes
+into the statement like a session's. A key works only on routes that declare its
+scope (403 elsewhere).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from flask_jwt_extended.exceptions import (
     RevokedTokenError,
     WrongTokenError,
 )
-from sqlalchemy import BigInteger, and_, bindparam, exists, or_, select
+from sqlalchemy import BigInteger, bindparam, exists, or_, select
 from werkzeug.exceptions import Forbidden
 
 from notifier.api_keys import credentials
@@ -56,6 +57,7 @@ SESSION_CLAIM = "sid"
 CALLER_USER_ID = "caller_user_id"
 CALLER_SESSION_ID = "caller_session_id"
 CALLER_API_KEY_ID = "caller_api_key_id"
+CALLER_API_KEY_HASH = "caller_api_key_hash"
 CALLER_NOW = "caller_now"
 _MEMO_SIZE = 2048
 _NO_CLAIMS: Mapping = MappingProxyType({})
@@ -73,7 +75,7 @@ class Principal:
     """The caller: a user, through one login session or one API key.
 
     `scopes` is None for a login (everything a user may do); an API key carries
-    its scopes, its id and whether it is a test (`sandbox`) key.
+    its scopes, its id, its hash and whether it is a test (`sandbox`) key.
     """
 
     user_id: int
@@ -82,6 +84,7 @@ class Principal:
     scopes: frozenset[str] | None = None
     api_key_id: int | None = None
     sandbox: bool = False
+    api_key_hash: str | None = field(default=None, repr=False)
     # The verified token's claims (read-only), for the library's error callbacks.
     claims: Mapping = field(default_factory=lambda: _NO_CLAIMS, compare=False, repr=False)
 
@@ -91,6 +94,7 @@ class Principal:
             return {
                 CALLER_USER_ID: self.user_id,
                 CALLER_API_KEY_ID: self.api_key_id,
+                CALLER_API_KEY_HASH: self.api_key_hash,
                 CALLER_NOW: utcnow(),
             }
         return {CALLER_USER_ID: self.user_id, CALLER_SESSION_ID: self.session_id}
@@ -105,23 +109,22 @@ OWNER = bindparam(CALLER_USER_ID, type_=BigInteger())
 # Per kind, the condition that the credential is still valid: for a login, its
 # session is not revoked; for an API key, the key exists and has not expired.
 # Either way its user exists: sessions and keys are deleted with their user.
+# A key is compared by its hash too: an id names a row, the hash the credential, so
+# a key remembered by a process never passes for another row that got its id.
 VALIDITY = {
     Kind.SESSION: exists().where(
-        and_(
-            AuthSession.id == bindparam(CALLER_SESSION_ID),
-            AuthSession.user_id == OWNER,
-            AuthSession.revoked_at.is_(None),
-        )
+        AuthSession.id == bindparam(CALLER_SESSION_ID),
+        AuthSession.user_id == OWNER,
+        AuthSession.revoked_at.is_(None),
     ),
     Kind.API_KEY: exists().where(
-        and_(
-            ApiKey.id == bindparam(CALLER_API_KEY_ID),
-            ApiKey.user_id == OWNER,
-            or_(
-                ApiKey.expires_at.is_(None),
-                ApiKey.expires_at > bindparam(CALLER_NOW, type_=UTCDateTime()),
-            ),
-        )
+        ApiKey.id == bindparam(CALLER_API_KEY_ID),
+        ApiKey.user_id == OWNER,
+        ApiKey.key_hash == bindparam(CALLER_API_KEY_HASH),
+        or_(
+            ApiKey.expires_at.is_(None),
+            ApiKey.expires_at > bindparam(CALLER_NOW, type_=UTCDateTime()),
+        ),
     ),
 }
 # Built once: the per-request check then skips building and hashing the query.
@@ -215,9 +218,9 @@ def ensure_valid() -> None:
 def _authenticate(*, refresh: bool) -> Principal:
     encoded = _credential()
     if credentials.is_key(encoded):
-        known = credentials.authenticate(encoded)
+        key = credentials.authenticate(encoded)
         return Principal(
-            known.user_id, None, Kind.API_KEY, known.scopes, known.api_key_id, known.sandbox
+            key.user_id, None, Kind.API_KEY, key.scopes, key.api_key_id, key.sandbox, key.key_hash
         )
     principal, token_type = _verified(encoded)
     if token_type != ("refresh" if refresh else "access"):

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from notifier import caps
 from notifier.database import transaction, utcnow
-from notifier.errors import not_found, unprocessable
+from notifier.errors import not_found
 from notifier.extensions import db
-from notifier.users.models import User
 from notifier.webhooks import outbox
 from notifier.webhooks.models import (
     ALL_EVENTS_MASK,
@@ -29,7 +29,6 @@ from notifier.webhooks.models import (
 from notifier.webhooks.signing import new_secret
 
 NOT_FOUND = "Webhook not found."
-MAX_WEBHOOKS_PER_USER = 10
 # How long the replaced secret still signs requests after `rotate-secret`.
 PREVIOUS_SECRET_TTL = timedelta(hours=24)
 
@@ -74,15 +73,7 @@ def _owned(user_id: int, webhook_id: int, lock: bool = False) -> Webhook:
 
 def create_webhook(user_id: int, data: dict) -> dict[str, Any]:
     with transaction():
-        # Lock the user's row: two concurrent creates cannot both pass the limit.
-        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
-        count = db.session.scalar(
-            select(func.count()).select_from(Webhook).where(Webhook.user_id == user_id)
-        )
-        if count >= MAX_WEBHOOKS_PER_USER:
-            raise unprocessable(
-                "url", f"You already have {MAX_WEBHOOKS_PER_USER} webhooks; delete one first."
-            )
+        caps.ensure_room(caps.WEBHOOKS, user_id, Webhook.user_id)
         now = utcnow()
         webhook = Webhook(
             user_id=user_id,

@@ -118,11 +118,11 @@ class DeliveryQueue:
     ) -> list[bool]:
         """Write the results of several attempts in one transaction.
 
-        Each is a compare-and-set on the claimed version: if the row was deleted,
-        or another dispatcher took it back after our lease expired, nothing is
-        overwritten and its entry in the returned list is False. The attempt
-        itself is still added to the history of a row that exists (it happened),
-        but not to a deleted one.
+        Each is a compare-and-set on the claimed version and the try's idempotency
+        key: if the row was deleted, or another dispatcher took it back after our
+        lease expired, nothing is overwritten and its entry in the returned list
+        is False. The attempt itself is still added to the history of a row that
+        exists (it happened), but not to a deleted one.
         """
         if not outcomes:
             return []
@@ -131,6 +131,7 @@ class DeliveryQueue:
             results.Result(
                 id=claim.id,
                 claimed_version=claim.version,
+                delivery_key=claim.request.idempotency_key,
                 new_state=new_state(claim.attempts, result, self.settings),
                 attempt=Attempt(
                     notification_id=claim.id,
@@ -150,7 +151,7 @@ class DeliveryQueue:
         done = []
         for (claim, result), written in zip(outcomes, batch, strict=True):
             record_delivery(claim.request.channel, result.outcome, result.duration_ms / 1000)
-            ok = (claim.id, claim.version) in recorded.applied
+            ok = (claim.id, claim.version, claim.request.idempotency_key) in recorded.applied
             done.append(ok)
             status = written.new_state.status
             if ok:
@@ -180,11 +181,11 @@ class DeliveryQueue:
         A claim that was taken back meanwhile is not touched. Returns how many
         were released.
         """
-        pairs = [(claim.id, claim.version) for claim in claimed]
-        if not pairs:
+        tries = [(claim.id, claim.version, claim.request.idempotency_key) for claim in claimed]
+        if not tries:
             return 0
         with self.engine.begin() as connection:
-            released = claims.release(connection, pairs, utcnow())
+            released = claims.release(connection, tries, utcnow())
         self.count("released", released)
         if released:
             log.info("released %d claimed but unsent notification(s)", released)

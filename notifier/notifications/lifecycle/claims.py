@@ -179,6 +179,7 @@ _RELEASE = (
         _n.id == bindparam("b_id"),
         _n.status == Status.SENDING,
         _n.version == bindparam("b_version"),
+        _n.delivery_key == bindparam("b_key"),
     )
     .values(
         status=Status.PENDING,
@@ -191,17 +192,20 @@ _RELEASE = (
 )
 
 
-def release(connection: Connection, claims: Sequence[tuple[int, int]], now: datetime) -> int:
+def release(connection: Connection, claims: Sequence[tuple[int, int, str]], now: datetime) -> int:
     """sending → pending, due now, the attempt not counted: claims that were not sent.
 
-    `claims` are (id, claimed version) pairs; a compare-and-set like a result, so
-    a claim that was taken back meanwhile is not touched. Returns how many were
+    `claims` are (id, claimed version, delivery key) triples; a compare-and-set
+    like a result, so a claim that was taken back meanwhile is not touched. Returns how many were
     released. The wake-up trigger (migration 0004) sends NOTIFY for them, so
     another dispatcher may take them at once.
     """
     if not claims:
         return 0
-    parameters = [{"b_id": id_, "b_version": version, "b_now": now} for id_, version in claims]
+    parameters = [
+        {"b_id": id_, "b_version": version, "b_key": key, "b_now": now}
+        for id_, version, key in claims
+    ]
     return connection.execute(_RELEASE, parameters).rowcount
 
 

@@ -5,10 +5,13 @@ run executes exactly what production runs. A batch costs two statements:
 
 1. One compare-and-set `UPDATE … FROM (VALUES …)` for the whole batch: a result
    is written only while its row is still `sending` with the version its claim
-   wrote, and `RETURNING` names the rows written. A row deleted, or taken back
-   by another dispatcher after our lease ran out, is left alone. (One statement
-   per batch, not one per result: an executemany of a per-row UPDATE cost far
-   more CPU per result, on the dispatcher and on PostgreSQL alike; figures in
+   wrote and the idempotency key the try carried, and `RETURNING` names the rows
+   written. A row deleted, or taken back by another dispatcher after our lease
+   ran out, is left alone; so is another notification that got the same id and
+   version (the key is random per notification and edit: an id and a version
+   name a row, the key names the try). (One statement per batch, not one per
+   result: an executemany of a per-row UPDATE cost far more CPU per result, on
+   the dispatcher and on PostgreSQL alike; figures in
    docs/operations/performance.md.)
    The webhook events of the rows written go into the outbox in the same
    transaction (`notifier.webhooks.outbox`).
@@ -45,18 +48,21 @@ _a = attempts_table.c
 
 @dataclass(frozen=True)
 class Recorded:
-    """What `record_results` did: the (id, claimed version) pairs written, the ids alive."""
+    """What `record_results` did: the (id, claimed version, delivery key) of the tries
+    written, and the ids alive."""
 
-    applied: set[tuple[int, int]]
+    applied: set[tuple[int, int, str]]
     existing: set[int]
 
 
 @dataclass(frozen=True)
 class Result:
-    """One result to record: the claim it answers, the new state, the attempt."""
+    """One result to record: the claim it answers (its row, the version it wrote and
+    the idempotency key it sent), the new state, the attempt."""
 
     id: int
     claimed_version: int
+    delivery_key: str
     new_state: NewState
     attempt: Attempt
 
@@ -74,14 +80,15 @@ def _record_statement(size: int) -> TextClause:
     values: a column of NULLs only would be text, which no timestamp column takes.
     """
     rows = ",\n".join(
-        f"(:r{i}_id, :r{i}_version, :r{i}_status, :r{i}_at, :r{i}_provider_message_id, "
-        f":r{i}_error_message)"
+        f"(:r{i}_id, :r{i}_version, :r{i}_key, :r{i}_status, :r{i}_at, "
+        f":r{i}_provider_message_id, :r{i}_error_message)"
         for i in range(size)
     )
     # Built only from our own parameter names and enum values.
     statement = text(
         f"""
-        WITH results (r_id, r_version, r_status, r_at, r_provider_message_id, r_error_message)
+        WITH results (r_id, r_version, r_key, r_status, r_at, r_provider_message_id,
+                      r_error_message)
         AS (VALUES {rows})
         UPDATE notifications SET
             status = r_status,
@@ -94,8 +101,9 @@ def _record_statement(size: int) -> TextClause:
             version = version + 1,
             updated_at = :now
         FROM results
-        WHERE id = r_id AND version = r_version AND status = '{Status.SENDING}'
-        RETURNING id, version - 1
+        WHERE id = r_id AND version = r_version AND delivery_key = r_key
+            AND status = '{Status.SENDING}'
+        RETURNING id, version - 1, delivery_key
         """  # noqa: S608
     )
     timestamps = [f"r{i}_at" for i in range(size)] + ["now"]
@@ -107,6 +115,7 @@ def _result_parameters(i: int, result: Result, now: datetime) -> dict[str, Any]:
     return {
         f"r{i}_id": result.id,
         f"r{i}_version": result.claimed_version,
+        f"r{i}_key": result.delivery_key,
         f"r{i}_status": state.status,
         f"r{i}_at": state.sent_at or state.next_attempt_at or now,
         f"r{i}_provider_message_id": state.provider_message_id,
@@ -122,7 +131,8 @@ def record_results(connection: Connection, results: Sequence[Result], now: datet
     for i, result in enumerate(results):
         parameters |= _result_parameters(i, result, now)
     applied = {
-        (row[0], row[1]) for row in connection.execute(_record_statement(len(results)), parameters)
+        (row[0], row[1], row[2])
+        for row in connection.execute(_record_statement(len(results)), parameters)
     }
     # The events these changes announce, in the same transaction (the outbox).
     enqueue_notification_events(
@@ -130,10 +140,10 @@ def record_results(connection: Connection, results: Sequence[Result], now: datet
         {
             r.id: event_for_status(r.new_state.status)
             for r in results
-            if (r.id, r.claimed_version) in applied
+            if (r.id, r.claimed_version, r.delivery_key) in applied
         },
     )
-    existing = {id_ for id_, _ in applied}
+    existing = {id_ for id_, _, _ in applied}
     missing = sorted({r.id for r in results} - existing)
     if missing:
         # Lock the rows still there, so that our attempt numbers cannot collide
