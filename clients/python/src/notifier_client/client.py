@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import requests
 
@@ -127,7 +127,8 @@ class Client:
 
     def attempts(self, notification_id: int) -> list[Json]:
         """The delivery attempts of a notification, oldest first."""
-        return self._json("GET", f"/notifications/{_id(notification_id)}/attempts")
+        path = f"/notifications/{_id(notification_id)}/attempts"
+        return cast(list[Json], self._http.request("GET", path).json())
 
     def notifications(self, *, page_size: int = 100, **filters: Filter) -> Iterator[Json]:
         """Every notification matching the filters (`status`, `channel`, `sandbox`,
@@ -208,13 +209,13 @@ class Client:
 
     # ---- plumbing ----------------------------------------------------------------------
 
-    def _json(self, method: str, path: str, body: Any = None) -> Any:
-        return self._http.request(method, path, json=body).json()
+    def _json(self, method: str, path: str, body: Any = None) -> Json:
+        return cast(Json, self._http.request(method, path, json=body).json())
 
     def _create(self, path: str, body: Json, idempotency_key: str | None) -> Json:
         # Made once per call: every retry of this call carries the same key.
         key = idempotency_key or str(uuid.uuid4())
-        return self._http.request("POST", path, json=body, idempotency_key=key).json()
+        return cast(Json, self._http.request("POST", path, json=body, idempotency_key=key).json())
 
     def _pages(self, path: str, filters: Mapping[str, Filter], page_size: int) -> Iterator[Json]:
         params = {key: _query_value(value) for key, value in filters.items()}

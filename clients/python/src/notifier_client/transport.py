@@ -12,7 +12,6 @@ answers a repeated key with the first result, so a retry never sends twice). A c
 from __future__ import annotations
 
 import email.utils
-import itertools
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -96,7 +95,9 @@ class Transport:
         url = f"{self.base_url}{path}"
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         safe_to_repeat = method in {"GET", "PUT", "PATCH", "DELETE"} or bool(idempotency_key)
-        for try_number in itertools.count(1):
+        try_number = 0
+        while True:
+            try_number += 1
             last_try = try_number >= self.policy.max_tries
             try:
                 response = self.session.request(
