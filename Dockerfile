@@ -36,6 +36,8 @@ RUN pip install -r requirements.txt
 # ---- builder-dev: the same virtualenv plus test, lint and config-check tools ---
 FROM builder AS builder-dev
 COPY requirements-dev.txt ./
+# requirements-dev.txt installs the Python client from here (editable).
+COPY clients/python clients/python
 RUN pip install -r requirements-dev.txt
 
 # ---- test: what docker-compose.test.yml runs (`./up_test.sh --local`) ----------
@@ -52,6 +54,7 @@ ENV NOTIFIER_VENV=/opt/venv \
     CHROMIUM_BIN=/usr/bin/chromium
 COPY requirements.txt requirements-dev.txt up_test.sh ./
 COPY scripts/venv.sh scripts/
+COPY clients/python clients/python
 RUN ./up_test.sh --install-only
 COPY --chown=10001:10001 . .
 RUN mkdir -p instance && chown 10001:10001 /app instance

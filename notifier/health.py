@@ -73,19 +73,33 @@ class Ready(MethodView):
     )
     def get(self):
         """Readiness: the database answers and its schema is at this version's head"""
-        revisions = _schema_revisions()
-        if revisions != [HEAD_REVISION]:
-            found = ", ".join(revisions) or "none"
-            raise http_error(
-                ServiceUnavailable,
-                f"The database schema is at revision {found}, not {HEAD_REVISION}: "
-                "run the migrations (flask db upgrade).",
-            )
+        problem = schema_problem()
+        if problem is not None:
+            raise http_error(ServiceUnavailable, problem)
         return {"status": "ok"}
 
 
-def _schema_revisions() -> list[str]:
-    """The revisions in `alembic_version`; none when the table is missing."""
+def schema_problem() -> str | None:
+    """Why this code cannot use the database now (a sentence), or None when it can.
+
+    `/ready` answers it as a 503, and `flask wait-for-schema` (Kubernetes' init
+    containers) polls it until the migrations have run.
+    """
+    revisions = _schema_revisions()
+    if revisions is None:
+        return "The database is unreachable."
+    if revisions != [HEAD_REVISION]:
+        found = ", ".join(revisions) or "none"
+        return (
+            f"The database schema is at revision {found}, not {HEAD_REVISION}: "
+            "run the migrations (flask db upgrade)."
+        )
+    return None
+
+
+def _schema_revisions() -> list[str] | None:
+    """The revisions in `alembic_version`; none when the table is missing, None when
+    the database does not answer."""
     try:
         with autocommit() as connection:
             return list(connection.execute(_SCHEMA_REVISION).scalars())
@@ -97,5 +111,5 @@ def _schema_revisions() -> list[str]:
         with autocommit() as connection:
             connection.execute(_PING)
     except SQLAlchemyError:
-        raise http_error(ServiceUnavailable, "The database is unreachable.") from None
+        return None
     return []

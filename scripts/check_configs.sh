@@ -5,6 +5,8 @@
 #     (what CI sees) and, when one exists, with your .env
 #   - every *.sh, .ci/run and notifier-cli with shellcheck
 #   - the Dockerfile with hadolint
+#   - deploy/kubernetes/ rendered (base and overlays) and validated against the Kubernetes
+#     schemas shipped in kubernetes-validate (scripts/k8s_manifests.py)
 #   - .env.example names every variable the compose files read; entry scripts are executable
 # A missing tool is a "skip" line, or a failure when CHECK_CONFIGS_STRICT=1 (CI sets it).
 # Tools are looked up on PATH, then in $NOTIFIER_VENV/bin and .venv/bin.
@@ -109,6 +111,21 @@ if hl="$(find_tool hadolint)"; then
     check "Dockerfile (hadolint)" "$hl" Dockerfile
 else
     missing "Dockerfile" "hadolint (pip install -r requirements-dev.txt)"
+fi
+
+# ---- Kubernetes manifests ---------------------------------------------------------------------
+py=""
+for candidate in ${NOTIFIER_VENV:+"$NOTIFIER_VENV/bin/python"} "$ROOT/.venv/bin/python" python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import kubernetes_validate' 2>/dev/null; then
+        py="$candidate"
+        break
+    fi
+done
+if [ -n "$py" ]; then
+    check "Kubernetes manifests (deploy/kubernetes, kubernetes-validate)" \
+        "$py" scripts/k8s_manifests.py check
+else
+    missing "Kubernetes manifests" "kubernetes-validate (pip install -r requirements-dev.txt)"
 fi
 
 # ---- consistency ------------------------------------------------------------------------------

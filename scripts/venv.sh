@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # The virtualenv shared by up_dev.sh and up_test.sh (sourced; they define die and say).
 # Creates .venv (or $NOTIFIER_VENV) with Python 3.11+, and reinstalls requirements-dev.txt
-# only when the requirements or the Python minor version changed (a hash stamp in the venv).
+# only when the requirements (or the Python client's pyproject.toml) or the Python minor
+# version changed (a hash stamp in the venv).
 
 VENV="${NOTIFIER_VENV:-$ROOT/.venv}"
 STAMP="$VENV/.requirements-dev.sha256"
@@ -20,12 +21,14 @@ find_python() {
 }
 
 requirements_hash() {
-    # Both files: requirements-dev.txt includes requirements.txt. The Python minor version
-    # too: a venv built for another interpreter must be reinstalled.
+    # Both requirements files (requirements-dev.txt includes requirements.txt) and the client's
+    # pyproject.toml (installed editable: only a change of its dependencies needs a
+    # reinstall). The Python minor version too: a venv built for another interpreter
+    # must be reinstalled.
     "$VENV/bin/python" - <<'EOF'
 import hashlib, sys
 digest = hashlib.sha256(f"{sys.version_info[0]}.{sys.version_info[1]}\n".encode())
-for name in ("requirements.txt", "requirements-dev.txt"):
+for name in ("requirements.txt", "requirements-dev.txt", "clients/python/pyproject.toml"):
     with open(name, "rb") as fh:
         digest.update(fh.read())
 print(digest.hexdigest())

@@ -131,3 +131,48 @@ def test_database_down_during_a_request_is_503_with_retry_after(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert response.get_json()["message"] == "The database is unavailable; try again shortly."
+
+
+def _set_schema_revision(revision: str) -> None:
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+
+
+def test_wait_for_schema_returns_at_once_when_the_schema_is_at_head(app):
+    result = app.test_cli_runner().invoke(args=["wait-for-schema", "--timeout", "0"])
+    assert result.exit_code == 0, result.output
+    assert "at this version's head" in result.output
+
+
+def test_wait_for_schema_gives_up_on_a_database_never_migrated_and_says_why(app, empty_database):
+    result = app.test_cli_runner().invoke(args=["wait-for-schema", "--timeout", "0"])
+    assert result.exit_code == 1
+    assert f"revision none, not {HEAD_REVISION}" in result.output
+
+
+def test_wait_for_schema_gives_up_when_the_database_is_unreachable(app, database_down):
+    result = app.test_cli_runner().invoke(args=["wait-for-schema", "--timeout", "0"])
+    assert result.exit_code == 1
+    assert "The database is unreachable." in result.output
+
+
+def test_wait_for_schema_waits_until_the_migration_job_has_run(app, monkeypatch):
+    """An init container started before the Job finished: it waits, then lets the pod start."""
+    migrations_run = []
+
+    def the_job_runs_meanwhile(seconds: float) -> None:
+        migrations_run.append(seconds)
+        _set_schema_revision(HEAD_REVISION)
+
+    _set_schema_revision("0001")
+    monkeypatch.setattr("notifier.cli.time.sleep", the_job_runs_meanwhile)
+    try:
+        result = app.test_cli_runner().invoke(
+            args=["wait-for-schema", "--interval", "0.5", "--timeout", "600"]
+        )
+    finally:
+        _set_schema_revision(HEAD_REVISION)
+    assert result.exit_code == 0, result.output
+    assert migrations_run == [0.5]
+    assert "waiting: The database schema is at revision 0001" in result.output
+    assert "at this version's head" in result.output
