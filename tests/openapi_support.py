@@ -83,3 +83,11 @@ def branches_spelled_out(schema: dict) -> dict:
             for branch in rule["anyOf"]
         ]
     }
+
+
+def operations(spec: dict):
+    """(path, method, operation) for every operation of the document."""
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield path, method, operation
