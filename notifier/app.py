@@ -20,7 +20,7 @@ from notifier.extensions import db, jwt
 from notifier.migrate import register_migrations
 from notifier.notifications import models as _notification_models  # noqa: F401
 from notifier.observability.hooks import register_observability
-from notifier.openapi import SpecPlugin
+from notifier.openapi import Api
 from notifier.users import models as _user_models  # noqa: F401
 from notifier.web import ErrorShapeApi, register_body_limit, register_docs_assets
 from notifier.webhooks import models as _webhook_models  # noqa: F401
@@ -93,8 +93,8 @@ def register_extensions(app: Flask) -> ErrorShapeApi:
     db.init_app(app)
     jwt.init_app(app)
     ratelimit.init_app(app)
-    # SpecPlugin: the document says every rule the schemas check (notifier.openapi).
-    api = ErrorShapeApi(app, spec_kwargs={"marshmallow_plugin": SpecPlugin()})
+    # Its document says every rule the schemas check (notifier.openapi).
+    api = Api(app)
     register_jwt_callbacks(jwt, api)
     register_database_errors(app, api)
     api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1})

@@ -17,18 +17,24 @@ schema or route is documented as strictly as the API checks it without any work:
   404 when its path names a resource; a route adds its own (409, 429) with
   `@blp.alt_response(409, response=CONFLICT)`, and an error response documented
   with a description only gets the error shape too.
+
+`Api` is the app's flask-smorest Api built with `SpecPlugin`, whose `ErrorSchema`
+says which fields of an error are always there.
 """
 
 from __future__ import annotations
 
+from copy import deepcopy
 from typing import Any
 
+import marshmallow as ma
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import get_fields
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from marshmallow import fields
 
-from notifier.web import Text
+from notifier.emails import AccountEmail
+from notifier.web import ErrorShapeApi, Text
 
 # Control characters: C0, DEL and C1 (Unicode category Cc).
 _CONTROLS = "\\u0000-\\u001f\\u007f-\\u009f"
@@ -64,7 +70,7 @@ ERRORS: dict[int, tuple[str, str, dict]] = {
 BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, TOO_LARGE, INVALID, TOO_MANY = (
     name for name, _description, _headers in ERRORS.values()
 )
-ERROR_SCHEMA = "Error"  # the component smorest registers for `ErrorShapeApi.ERROR_SCHEMA`
+ERROR_SCHEMA = "Error"  # the component of `Api.ERROR_SCHEMA`
 
 
 def error_statuses(path: str, operation: dict) -> set[int]:
@@ -93,7 +99,7 @@ def text_properties(self, field: fields.Field, ret: dict, **kwargs: Any) -> dict
     properties: dict[str, Any] = {}
     if "pattern" not in ret:
         properties["pattern"] = LINE_PATTERN if field.trim else TEXT_PATTERN
-    if getattr(field, "lookup", True) is False and "format" not in ret:
+    if isinstance(field, AccountEmail) and not field.lookup and "format" not in ret:
         properties["format"] = "email"
     return properties
 
@@ -109,7 +115,7 @@ class SpecConverter(OpenAPIConverter):
             jsonschema["required"] = sorted(
                 field.data_key or name for name, field in schema_fields.items()
             )
-        jsonschema.update(getattr(schema, "OPENAPI", {}))
+        jsonschema.update(deepcopy(getattr(schema, "OPENAPI", {})))
         return jsonschema
 
 
@@ -137,8 +143,33 @@ class SpecPlugin(MarshmallowPlugin):
                 continue
             responses = operation["responses"]
             for status in error_statuses(path or "", operation):
-                responses.setdefault(str(status), ERRORS[status][0])
+                # A route's own description stays; a bare reference (smorest's
+                # UNPROCESSABLE_ENTITY) gives way to ours.
+                if not isinstance(responses.get(str(status)), dict):
+                    responses[str(status)] = ERRORS[status][0]
             for status, response in responses.items():
                 # An error documented by its description only: give it the error shape.
                 if str(status)[0] in "45" and isinstance(response, dict):
                     response.setdefault("content", {"application/json": {"schema": ERROR_SCHEMA}})
+
+
+class ErrorSchema(ma.Schema):
+    """The one error shape, as the document shows it (never used to dump)."""
+
+    code = fields.Integer(required=True, metadata={"description": "The HTTP status code"})
+    status = fields.String(required=True, metadata={"description": "The status's name"})
+    message = fields.String(required=True, metadata={"description": "What went wrong, a sentence"})
+    errors = fields.Dict(
+        metadata={"description": "422: the messages per location (json, query, headers) and field"}
+    )
+
+
+class Api(ErrorShapeApi):
+    """The Notification API's Api: the shared error handling, and a document built
+    with `SpecPlugin` whose error schema says which fields are always there."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, app=None, *, spec_kwargs=None, **kwargs) -> None:
+        spec_kwargs = {"marshmallow_plugin": SpecPlugin(), **(spec_kwargs or {})}
+        super().__init__(app, spec_kwargs=spec_kwargs, **kwargs)

@@ -51,17 +51,6 @@ def http_error(exc_class: type[HTTPException], message: str, **data: Any) -> HTT
     return error
 
 
-class ErrorSchema(ma.Schema):
-    """The one error shape, as the OpenAPI document shows it (never used to dump)."""
-
-    code = fields.Integer(required=True, metadata={"description": "The HTTP status code"})
-    status = fields.String(required=True, metadata={"description": "The status's name"})
-    message = fields.String(required=True, metadata={"description": "What went wrong, a sentence"})
-    errors = fields.Dict(
-        metadata={"description": "422: the messages per location (json, query, headers) and field"}
-    )
-
-
 class ErrorShapeApi(flask_smorest.Api):
     """flask-smorest's Api whose error payloads always carry a sentence in `message`.
 
@@ -71,8 +60,6 @@ class ErrorShapeApi(flask_smorest.Api):
     an `InternalServerError` (and logs it) before calling this, so a 500 shows
     the shape and no trace.
     """
-
-    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None)
