@@ -97,7 +97,10 @@ def register_extensions(app: Flask) -> ErrorShapeApi:
     api = Api(app)
     register_jwt_callbacks(jwt, api)
     register_database_errors(app, api)
-    api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1})
+    api.register_converter(
+        IdConverter,
+        lambda converter: {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID},
+    )
     api.spec.components.security_scheme(
         "bearerAuth",
         {

@@ -39,7 +39,12 @@ def test_spec_declares_bearer_auth_and_public_routes(client):
 def test_spec_documents_the_id_as_a_positive_integer(client):
     spec = client.get("/openapi.json").get_json()
     parameter = spec["paths"]["/notifications/{notification_id}"]["parameters"][0]
-    assert parameter["schema"] == {"type": "integer", "minimum": 1}
+    assert parameter["schema"] == {
+        "type": "integer",
+        "format": "int64",
+        "minimum": 1,
+        "maximum": 2**63 - 1,
+    }
 
 
 def test_views_have_summaries(client):
