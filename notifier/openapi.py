@@ -46,7 +46,7 @@ _SEPARATORS = "\\u2028\\u2029"
 _SPACES = " \\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000"
 
 # A trimmed field: one line without control characters, not blank. Written with
-# \\u escapes only, so JSON Schema (ECMA-262) and Python read it alike.
+# \u escapes only, so JSON Schema (ECMA-262) and Python read it alike.
 LINE_PATTERN = f"^[{_SPACES}]*[^{_SPACES}{_CONTROLS}{_SEPARATORS}][^{_CONTROLS}{_SEPARATORS}]*$"
 # Free text (a notification's content): no control character but tab, LF and CR.
 TEXT_PATTERN = f"^[^{_CONTROLS_BUT_LINE_BREAKS}]*$"
