@@ -21,6 +21,7 @@ from notifier.extensions import db, jwt
 from notifier.migrate import register_migrations
 from notifier.notifications import models as _notification_models  # noqa: F401
 from notifier.observability.hooks import register_observability
+from notifier.openapi import Api
 from notifier.users import models as _user_models  # noqa: F401
 from notifier.web import ErrorShapeApi, register_body_limit, register_docs_assets
 from notifier.webhooks import models as _webhook_models  # noqa: F401
@@ -110,10 +111,14 @@ def register_extensions(app: Flask) -> ErrorShapeApi:
     db.init_app(app)
     jwt.init_app(app)
     ratelimit.init_app(app)
-    api = ErrorShapeApi(app)
+    # Its document says every rule the schemas check (notifier.openapi).
+    api = Api(app)
     register_jwt_callbacks(jwt, api)
     register_database_errors(app, api)
-    api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1})
+    api.register_converter(
+        IdConverter,
+        lambda converter: {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID},
+    )
     api.spec.components.security_scheme(
         "bearerAuth",
         {

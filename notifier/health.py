@@ -10,7 +10,7 @@ an error. One query reads `alembic_version`; Alembic is not imported.
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import fields
+from marshmallow import fields, validate
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import ServiceUnavailable
@@ -26,7 +26,7 @@ _PING = text("SELECT 1")
 
 
 class StatusSchema(BaseSchema):
-    status = fields.String(dump_only=True)
+    status = fields.String(dump_only=True, validate=validate.OneOf(["ok"]))
 
 
 class IndexSchema(BaseSchema):

@@ -39,7 +39,10 @@ class UTCDateTime(fields.DateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             raise self.make_error("naive")
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+            raise self.make_error("invalid", input=value, obj_type="datetime") from None
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None or isinstance(value, str):

@@ -54,12 +54,8 @@ def app():
         db.engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def _clean_database(request):
-    """Delete every row after each test (children first), rate-limit counters included."""
-    yield
-    if "app" not in request.fixturenames:
-        return
+def delete_all_rows() -> None:
+    """Delete every row (children first), rate-limit counters included."""
     # The session-scoped app context is active: end its session, then delete.
     db.session.remove()
     with db.engine.begin() as connection:
@@ -67,6 +63,15 @@ def _clean_database(request):
         tables = [t for t in reversed(db.metadata.sorted_tables) if t.name != "notification_counts"]
         for table in [*tables, db.metadata.tables["notification_counts"]]:
             connection.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request):
+    """Delete every row after each test."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    delete_all_rows()
 
 
 @pytest.fixture

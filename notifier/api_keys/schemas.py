@@ -44,12 +44,14 @@ class ApiKeySchema(BaseSchema):
     prefix = fields.String(
         dump_only=True, metadata={"description": "The key's first 16 characters: tell keys apart"}
     )
-    mode = fields.String(dump_only=True)
-    scopes = fields.List(fields.String(), dump_only=True)
+    mode = fields.String(dump_only=True, validate=validate.OneOf(MODES))
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), dump_only=True)
     created_at = UTCDateTime(dump_only=True)
-    expires_at = UTCDateTime(dump_only=True)
+    expires_at = UTCDateTime(dump_only=True, allow_none=True)
     last_used_at = UTCDateTime(
-        dump_only=True, metadata={"description": "Updated at most once a minute"}
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Updated at most once a minute; null: never used"},
     )
 
 

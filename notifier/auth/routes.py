@@ -9,6 +9,7 @@ from notifier import ratelimit
 from notifier.auth import service
 from notifier.auth.principal import auth_required
 from notifier.auth.schemas import AccessTokenSchema, LoginSchema, TokensSchema
+from notifier.openapi import TOO_MANY
 from notifier.web import Blueprint
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Tokens")
@@ -20,7 +21,7 @@ class Login(MethodView):
     @blp.arguments(LoginSchema())
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, description="Bad credentials")
-    @blp.alt_response(429, description="Too many attempts; see Retry-After")
+    @blp.alt_response(429, response=TOO_MANY)
     def post(self, data):
         """Log in: an access token and a refresh token
 

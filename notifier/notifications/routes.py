@@ -19,6 +19,7 @@ from notifier.notifications.schemas import (
     NotificationQuerySchema,
     NotificationSchema,
 )
+from notifier.openapi import CONFLICT
 from notifier.web import Blueprint
 
 READ, SEND, WRITE = "notifications:read", "notifications:send", "notifications:write"
@@ -53,6 +54,7 @@ class Notifications(MethodView):
     @blp.arguments(IdempotencyHeaderSchema(), location="headers")
     @blp.arguments(NotificationCreateSchema())
     @blp.response(201, NotificationSchema)
+    @blp.alt_response(409, response=CONFLICT)
     def post(self, headers, data):
         """Create a notification; it is delivered asynchronously
 
@@ -77,6 +79,7 @@ class NotificationById(MethodView):
     @auth_required(checked_in_statement=True, scope=WRITE)
     @blp.arguments(NotificationCreateSchema())
     @blp.response(200, NotificationSchema)
+    @blp.alt_response(409, response=CONFLICT)
     def put(self, data, notification_id):
         """Replace a pending or failed notification
 
@@ -88,6 +91,7 @@ class NotificationById(MethodView):
     @auth_required(checked_in_statement=True, scope=WRITE)
     @blp.arguments(NotificationPatchSchema())
     @blp.response(200, NotificationSchema)
+    @blp.alt_response(409, response=CONFLICT)
     def patch(self, data, notification_id):
         """Change some fields of a pending or failed notification"""
         return jsonify(service.update_notification(notification_id, data, replace=False))

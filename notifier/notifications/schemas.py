@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate
 
 from notifier import channels
-from notifier.notifications.lifecycle import Status
+from notifier.notifications.lifecycle import OUTCOMES, Status
 from notifier.schemas import BaseSchema, QuerySchema, Text, UTCDateTime
 
 
@@ -17,11 +17,43 @@ def _single_line(value: str) -> None:
 TITLE = {"trim": True, "validate": [validate.Length(min=1, max=200), _single_line]}
 CONTENT = {"validate": validate.Length(min=1, max=5000)}
 CHANNEL = {"validate": validate.OneOf(channels.CHANNELS)}
-TARGET = {"validate": validate.Length(min=1, max=4096)}
+TARGET = {
+    "validate": validate.Length(min=1, max=4096),
+    "metadata": {
+        "description": "email: an address; sms: +country code and number (E.164); "
+        "push: a device token (32-4096 of A-Z a-z 0-9 _ : - .)"
+    },
+}
+
+# Which target each channel takes, for the OpenAPI document (the API checks it with
+# notifier.channels). E.164 is the form stored; the API also takes spaces, dashes,
+# dots and parentheses, and checks the number is a real one, which no pattern can say.
+TARGET_BY_CHANNEL = {
+    channels.EMAIL: {"format": "email"},
+    channels.SMS: {"pattern": r"^\+[1-9][0-9]{6,14}$"},
+    channels.PUSH: {
+        "pattern": r"^[A-Za-z0-9_:.\-]"
+        f"{{{channels.PUSH_TOKEN_MIN_LENGTH},{channels.PUSH_TOKEN_MAX_LENGTH}}}$"
+    },
+}
+# A body naming a channel and a target pairs them right (a PATCH may name one of
+# them). Inside allOf: client generators keep the plain model beside the rule.
+PER_CHANNEL = {
+    "allOf": [
+        {
+            "anyOf": [
+                {"properties": {"channel": {"enum": [channel]}, "target": target}}
+                for channel, target in TARGET_BY_CHANNEL.items()
+            ]
+        }
+    ]
+}
 
 
 class NotificationCreateSchema(BaseSchema):
     """All fields of a notification; also the body of PUT."""
+
+    OPENAPI = PER_CHANNEL
 
     title = Text(required=True, **TITLE)
     content = Text(required=True, **CONTENT)
@@ -35,6 +67,8 @@ class NotificationCreateSchema(BaseSchema):
 
 class NotificationPatchSchema(BaseSchema):
     """Any subset of the create body; checked again on the merged result."""
+
+    OPENAPI = PER_CHANNEL
 
     title = Text(**TITLE)
     content = Text(**CONTENT)
@@ -54,8 +88,11 @@ class IdempotencyHeaderSchema(QuerySchema):
     )
 
 
+STATUSES = [status.value for status in Status]
+
+
 class NotificationQuerySchema(QuerySchema):
-    status = fields.String(validate=validate.OneOf([status.value for status in Status]))
+    status = fields.String(validate=validate.OneOf(STATUSES))
     channel = fields.String(validate=validate.OneOf(channels.CHANNELS))
     sandbox = fields.Boolean(
         truthy={"true"},
@@ -69,19 +106,21 @@ class NotificationSchema(BaseSchema):
     user_id = fields.Integer(dump_only=True)
     title = fields.String(dump_only=True)
     content = fields.String(dump_only=True)
-    channel = fields.String(dump_only=True)
+    channel = fields.String(dump_only=True, **CHANNEL)
     target = fields.String(dump_only=True)
-    status = fields.String(dump_only=True)
+    status = fields.String(dump_only=True, validate=validate.OneOf(STATUSES))
     attempts = fields.Integer(dump_only=True)
-    scheduled_at = UTCDateTime(dump_only=True)
-    sent_at = UTCDateTime(dump_only=True)
-    error_message = fields.String(dump_only=True)
-    provider_message_id = fields.String(dump_only=True)
+    scheduled_at = UTCDateTime(dump_only=True, allow_none=True)
+    sent_at = UTCDateTime(dump_only=True, allow_none=True)
+    error_message = fields.String(dump_only=True, allow_none=True)
+    provider_message_id = fields.String(dump_only=True, allow_none=True)
     sandbox = fields.Boolean(
         dump_only=True, metadata={"description": "Made with a test key: simulated delivery only"}
     )
     api_key_id = fields.Integer(
-        dump_only=True, metadata={"description": "The API key that created it, or null"}
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The API key that created it, or null"},
     )
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
@@ -91,10 +130,12 @@ class DeliveryAttemptSchema(BaseSchema):
     number = fields.Integer(dump_only=True)
     started_at = UTCDateTime(dump_only=True)
     finished_at = UTCDateTime(dump_only=True)
-    outcome = fields.String(dump_only=True)
-    http_status = fields.Integer(dump_only=True)
-    error = fields.String(dump_only=True)
-    provider_message_id = fields.String(dump_only=True)
+    outcome = fields.String(
+        dump_only=True, validate=validate.OneOf([outcome.value for outcome in OUTCOMES])
+    )
+    http_status = fields.Integer(dump_only=True, allow_none=True)
+    error = fields.String(dump_only=True, allow_none=True)
+    provider_message_id = fields.String(dump_only=True, allow_none=True)
     duration_ms = fields.Integer(dump_only=True)
 
 

@@ -4,6 +4,7 @@ from flask.views import MethodView
 
 from notifier.auth.principal import auth_required, current_principal
 from notifier.errors import unauthorized
+from notifier.openapi import CONFLICT
 from notifier.users import service
 from notifier.users.schemas import UserCreateSchema, UserSchema
 from notifier.web import Blueprint
@@ -16,6 +17,7 @@ class Users(MethodView):
     @blp.doc(security=[])
     @blp.arguments(UserCreateSchema())
     @blp.response(201, UserSchema, headers={"Location": {"schema": {"type": "string"}}})
+    @blp.alt_response(409, response=CONFLICT, description="The email is taken")
     def post(self, data):
         """Register a user
 

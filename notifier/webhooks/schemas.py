@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate
 
 from notifier.schemas import BaseSchema, QuerySchema, Text, UTCDateTime
 from notifier.webhooks import ssrf
-from notifier.webhooks.models import DELIVERY_STATUSES, EVENT_TYPES
+from notifier.webhooks.models import DELIVERY_STATUSES, EVENT_TYPES, TEST_EVENT
 
 MAX_URL_CHARS = 2048
 
@@ -70,9 +70,22 @@ def _check_url(url: str) -> None:
         )
 
 
+# The URL's text rules for the OpenAPI document: https://, a host name (no user,
+# no password), a port, a path and a query of printable ASCII. The API also
+# takes other forms urlsplit reads (IP literals, IDN hosts), and checks at
+# registration that the host resolves to a public address, which no pattern can say.
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_URL_CHARS = "A-Za-z0-9._~!$&'()*+,;=:@%/-"
+URL_PATTERN = (
+    f"^https://(?:{_LABEL}\\.){{0,2}}[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?"
+    f"(?::[1-9][0-9]{{0,3}})?(?:/[{_URL_CHARS}]*)?(?:\\?[{_URL_CHARS}?]*)?$"
+)
 URL = {
     "validate": [validate.Length(min=1, max=MAX_URL_CHARS), _check_url],
-    "metadata": {"description": "https:// (a public address), at most 2048 characters"},
+    "metadata": {
+        "description": "https:// (a public address), at most 2048 characters",
+        "pattern": URL_PATTERN,
+    },
 }
 EVENTS = {
     "validate": validate.Length(min=1, error="Choose at least one event."),
@@ -101,7 +114,7 @@ class WebhookPatchSchema(BaseSchema):
 class WebhookSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     url = fields.String(dump_only=True)
-    events = fields.List(fields.String(), dump_only=True)
+    events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)), dump_only=True)
     description = fields.String(dump_only=True, allow_none=True)
     enabled = fields.Boolean(dump_only=True)
     created_at = UTCDateTime(dump_only=True)
@@ -122,9 +135,9 @@ class DeliveryQuerySchema(QuerySchema):
 class DeliverySchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     event_id = fields.String(dump_only=True)
-    event_type = fields.String(dump_only=True)
+    event_type = fields.String(dump_only=True, validate=validate.OneOf([*EVENT_TYPES, TEST_EVENT]))
     notification_id = fields.Integer(dump_only=True, allow_none=True)
-    status = fields.String(dump_only=True)
+    status = fields.String(dump_only=True, validate=validate.OneOf(DELIVERY_STATUSES))
     attempts = fields.Integer(dump_only=True)
     http_status = fields.Integer(dump_only=True, allow_none=True)
     error = fields.String(dump_only=True, allow_none=True)
