@@ -5,6 +5,9 @@ rejects the target) or 503 (unavailable, with ``Retry-After``); see
 :mod:`delivery.providers.simulator` for the hooks and :mod:`delivery.idempotency` for
 repeats. A replayed answer carries ``Idempotent-Replayed: true``.
 
+Every route but ``/health`` (and ``/metrics``) needs the service's token: see
+:mod:`delivery.auth`.
+
 Test-only endpoints, for integration tests of the dispatcher that need to count
 what reached the "provider" (harmless in production: the service is a simulator):
 
@@ -29,6 +32,7 @@ from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import fields, validate
 
+from delivery.auth import caller_refused
 from delivery.idempotency import IdempotencyStore, StoreUnavailable
 from delivery.providers import gateway
 from delivery.providers.simulator import apply_latency
@@ -175,9 +179,10 @@ def _count_unresolved(response: Response) -> Response:
     """Count a delivery request that never reached the store (an invalid body, say).
 
     One that did was counted by the store in the same step as its idempotency
-    claim: with Redis that saves a round trip per delivery.
+    claim: with Redis that saves a round trip per delivery. One refused for want of the
+    service's token (see :mod:`delivery.auth`) changes nothing, not even this count.
     """
-    if _is_deliver_request() and not g.get("delivery_request_counted"):
+    if _is_deliver_request() and not g.get("delivery_request_counted") and not caller_refused():
         idempotency_store().count_request()
     return response
 

@@ -9,8 +9,8 @@ import pytest
 from marshmallow import ValidationError
 
 from config import DeliveryConfig
-from delivery import create_app as create_delivery_app
 from notifier.web import BaseSchema, Text
+from tests.delivery_support import delivery_app
 
 # (method, path) on each app where a JSON body is parsed.
 JSON_ROUTES = {"api": ("POST", "/users"), "delivery": ("POST", "/deliver")}
@@ -19,7 +19,7 @@ JSON_ROUTES = {"api": ("POST", "/users"), "delivery": ("POST", "/deliver")}
 @pytest.fixture
 def clients(client):
     """The Notification API's and the delivery service's test clients."""
-    return {"api": client, "delivery": create_delivery_app(DeliveryConfig).test_client()}
+    return {"api": client, "delivery": delivery_app(DeliveryConfig).test_client()}
 
 
 def _both(clients, send) -> list:
