@@ -125,7 +125,7 @@ class DeliveryRequestSchema(BaseSchema):
         allow_none=True,
         metadata={"description": "Email subject (none when empty); push title; unused by sms."},
     )
-    content = Text(required=True, validate=validate.Length(min=1))
+    content = Text(required=True, multiline=True, validate=validate.Length(min=1))
     sandbox = StrictBoolean(
         load_default=False,
         metadata={"description": "Answered by the simulator, whatever provider is configured."},
