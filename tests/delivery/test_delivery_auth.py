@@ -4,6 +4,7 @@ but ``/health`` and ``/metrics``; a refused request sends nothing and changes no
 from __future__ import annotations
 
 import logging
+import runpy
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -216,3 +217,28 @@ def test_gunicorn_starts_with_the_token() -> None:
     process = _gunicorn({**DELIVERY_TOKEN_ENV, "EMAIL_PROVIDER": "nonesuch"})
     assert "EMAIL_PROVIDER must be one of" in process.stderr
     assert "DELIVERY_API_TOKEN" not in process.stderr
+
+
+# --- where it listens ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "bound"),
+    [
+        (None, "127.0.0.1:7001"),  # loopback unless told: only the dispatcher calls it
+        ("0.0.0.0", "0.0.0.0:7001"),  # noqa: S104 (a container, or a platform that sets PORT)
+        ("0.0.0.0:8001", "0.0.0.0:8001"),  # what compose sets
+        ("[::1]", "[::1]:7001"),
+        ("unix:/run/delivery.sock", "unix:/run/delivery.sock"),
+    ],
+)
+def test_gunicorn_binds_loopback_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, bound: str
+) -> None:
+    monkeypatch.setenv("METRICS_TOKEN", "")  # no metrics directory for this read
+    monkeypatch.setenv("PORT", "7001")
+    if setting is None:
+        monkeypatch.delenv("DELIVERY_BIND", raising=False)
+    else:
+        monkeypatch.setenv("DELIVERY_BIND", setting)
+    assert runpy.run_path(str(ROOT / "delivery" / "gunicorn.conf.py"))["bind"] == bound
