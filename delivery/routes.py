@@ -9,7 +9,8 @@ Every route but ``/health`` (and ``/metrics``) needs the service's token: see
 :mod:`delivery.auth`.
 
 Test-only endpoints, for integration tests of the dispatcher that need to count
-what reached the "provider" (harmless in production: the service is a simulator):
+what reached the "provider". Not harmless with real providers: a reset forgets which
+keys were sent, so a repeat would be sent again; hence the token on them too.
 
 - ``GET /stats`` → 200 ``{"sent": S, "replays": R, "requests": N}``: ``sent`` counts
   the 200 answers that were not replays (one per distinct idempotency key that
