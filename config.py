@@ -122,6 +122,8 @@ class BaseConfig:
     IDEMPOTENCY_KEY_TTL_S = _env_int("IDEMPOTENCY_KEY_TTL_S", 86_400)
 
     DELIVERY_SERVICE_URL = os.environ.get("DELIVERY_SERVICE_URL", "http://localhost:8001")
+    # Sent as `Authorization: Bearer …` with every request; the delivery service's value.
+    DELIVERY_API_TOKEN = os.environ.get("DELIVERY_API_TOKEN", "")
     DELIVERY_TIMEOUT_S = _env_float("DELIVERY_TIMEOUT_S", 10.0)
     DELIVERY_MAX_ATTEMPTS = _env_int("DELIVERY_MAX_ATTEMPTS", 5)
     DELIVERY_BACKOFF_BASE_S = _env_float("DELIVERY_BACKOFF_BASE_S", 2.0)
@@ -189,6 +191,8 @@ class TestConfig(BaseConfig):
     # Port 9 (discard) on loopback: a delivery call that nobody mocked fails loudly.
     DELIVERY_SERVICE_URL = "http://127.0.0.1:9"
     DELIVERY_TIMEOUT_S = 2.0
+    # The token of the delivery services the tests start (tests/helpers.py).
+    DELIVERY_API_TOKEN = "test-delivery-token-of-at-least-32-characters"  # noqa: S105
     # Metrics on, as in production with a token: every test runs through the hooks.
     METRICS_TOKEN = "test-metrics-token"  # noqa: S105 (tests only)
 
@@ -198,6 +202,10 @@ class DeliveryConfig:
 
     TESTING = False
     MAX_CONTENT_LENGTH = 262_144
+    # Callers (the worker) must send it as a bearer token; unset: the service refuses to
+    # start, unless DELIVERY_ALLOW_UNAUTHENTICATED (a local development stack only).
+    DELIVERY_API_TOKEN = os.environ.get("DELIVERY_API_TOKEN", "")
+    DELIVERY_ALLOW_UNAUTHENTICATED = _env_bool("DELIVERY_ALLOW_UNAUTHENTICATED")
     DELIVERY_SIMULATOR_HOOKS = _env_bool("DELIVERY_SIMULATOR_HOOKS", True)
     DELIVERY_FAILURE_RATE = _env_float("DELIVERY_FAILURE_RATE", 0.0)
     DELIVERY_LATENCY_MS = _env_int("DELIVERY_LATENCY_MS", 0)

@@ -4,7 +4,8 @@
 #   api       Notification API: gunicorn wsgi:app (./gunicorn.conf.py binds 0.0.0.0:${PORT:-8000})
 #   worker    dispatcher: flask --app wsgi worker
 #   delivery  delivery service: gunicorn -c delivery/gunicorn.conf.py 'delivery:create_app()'
-#             (binds 0.0.0.0:${PORT:-8001})
+#             (binds ${DELIVERY_BIND:-127.0.0.1:${PORT:-8001}}; compose sets 0.0.0.0:8001 so
+#             that the worker container reaches it; it needs DELIVERY_API_TOKEN)
 #   migrate   one-shot: flask --app wsgi db upgrade
 #   seed      one-shot: flask --app wsgi seed (demo data)
 #   healthcheck  used by the image's HEALTHCHECK; checks the role this container runs

@@ -2,13 +2,18 @@
 # Start the whole service for development.
 #
 #   ./up_dev.sh           a Docker engine answers: `docker compose up --build` (PostgreSQL,
-#                         Redis, migrate, delivery, api, worker, demo seed); otherwise as --local
+#                         Redis, migrate, delivery, api behind its proxy, worker, demo seed);
+#                         otherwise as --local
 #   ./up_dev.sh --local   here, without Docker: .venv, SQLite under instance/, migrations,
-#                         demo seed, then delivery (8001), dispatcher and API (8000) in this
-#                         terminal with prefixed output. Ctrl-C stops all three.
+#                         demo seed, then delivery (127.0.0.1:8001), dispatcher and API (8000)
+#                         in this terminal with prefixed output. Ctrl-C stops all three.
 #
-# Local mode keeps a generated JWT signing key in instance/dev-secret (instance/ is not
-# committed) and ignores DATABASE_URL (always SQLite) and .env (that file is for compose).
+# Docker mode writes the secrets it generates (JWT_SECRET_KEY, DELIVERY_API_TOKEN) into .env
+# when neither your shell nor .env gives them a value, so that every later compose command
+# (`docker compose up -d --scale worker=2`, the seed...) finds the same ones; a value you
+# set is never changed. Local mode keeps them in instance/dev-secret and
+# instance/dev-delivery-token (instance/ is not committed) and ignores DATABASE_URL (always
+# SQLite) and .env (that file is for compose).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,7 +30,7 @@ for arg in "$@"; do
     case "$arg" in
         --local) mode=local ;;
         -h | --help)
-            sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) die "unknown argument: $arg (see --help)" ;;
@@ -34,18 +39,69 @@ done
 
 API_PORT=8000
 DELIVERY_PORT=8001
-SECRET_FILE="$ROOT/instance/dev-secret"
+ENV_FILE="$ROOT/.env"
 
-# A signing key made once and kept: tokens survive restarts.
+# dev_secret NAME: a random secret made once into instance/NAME and kept (a signing key
+# kept means that tokens survive restarts).
 dev_secret() {
-    if [ ! -s "$SECRET_FILE" ]; then
+    local file="$ROOT/instance/$1"
+    if [ ! -s "$file" ]; then
         mkdir -p "$ROOT/instance"
         (
             umask 077
-            od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$SECRET_FILE"
+            od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$file"
         )
     fi
-    cat "$SECRET_FILE"
+    cat "$file"
+}
+
+# env_file_value NAME: the value .env gives NAME (its last assignment, without quotes).
+env_file_value() {
+    [ -f "$ENV_FILE" ] || return 0
+    awk -v name="$1" '
+        match($0, "^[[:space:]]*" name "[[:space:]]*=") {
+            value = substr($0, RLENGTH + 1)
+            gsub(/^[[:space:]]+|[[:space:]]+$/, "", value)
+            if (value ~ /^".*"$/ || value ~ /^\047.*\047$/) value = substr(value, 2, length(value) - 2)
+            found = value
+        }
+        END { printf "%s", found }
+    ' "$ENV_FILE"
+}
+
+# effective NAME DEFAULT: what compose uses for NAME: the shell's value, else .env's, else DEFAULT.
+effective() {
+    local value="${!1:-}"
+    [ -n "$value" ] || value="$(env_file_value "$1")"
+    printf '%s' "${value:-$2}"
+}
+
+# keep_in_env_file NAME VALUE: write NAME=VALUE into .env, unless the shell or .env already
+# give NAME a value (an empty assignment in .env is replaced; nothing else is touched).
+keep_in_env_file() {
+    local name=$1 value=$2 kept
+    [ -z "${!name:-}" ] || return 0
+    [ -z "$(env_file_value "$name")" ] || return 0
+    if [ -f "$ENV_FILE" ]; then
+        kept="$(mktemp)"
+        awk -v name="$name" '
+            match($0, "^[[:space:]]*" name "[[:space:]]*=") {
+                value = substr($0, RLENGTH + 1)
+                gsub(/[[:space:]"\047]/, "", value)
+                if (value == "") next
+            }
+            { print }
+        ' "$ENV_FILE" >"$kept"
+        cat "$kept" >"$ENV_FILE" # in place: the file keeps its owner and mode
+        rm -f "$kept"
+    else
+        (
+            umask 077
+            printf '# Settings of the compose stack (see .env.example). ./up_dev.sh adds the secrets it\n# generates here when they are missing; it never changes a value you set.\n' >"$ENV_FILE"
+        )
+    fi
+    printf '%s=%s\n' "$name" "$value" >>"$ENV_FILE" || die "cannot write $ENV_FILE"
+    say "$name generated into .env (kept for every later compose command)"
 }
 
 # ---- Docker mode -----------------------------------------------------------------------
@@ -67,17 +123,19 @@ if [ "$mode" = auto ] && docker_answers; then
     else
         die "a Docker engine answers but neither 'docker compose' nor 'docker-compose' is installed (or use --local)"
     fi
-    if [ -z "${JWT_SECRET_KEY:-}" ] && ! grep -qE '^JWT_SECRET_KEY=.+' .env 2>/dev/null; then
-        JWT_SECRET_KEY="$(dev_secret)"
-        export JWT_SECRET_KEY
-        say "JWT_SECRET_KEY from instance/dev-secret (set it in .env to choose your own)"
-    elif grep -q '^JWT_SECRET_KEY=replace-me-' .env 2>/dev/null; then
-        printf 'up_dev.sh: warning: .env still has the example JWT_SECRET_KEY; generate one:\n' >&2
-        printf '  python3 -c "import secrets; print(secrets.token_urlsafe(48))"\n' >&2
-    fi
+    # Into .env, not only this process's environment: later compose commands need them too.
+    keep_in_env_file JWT_SECRET_KEY "$(dev_secret dev-secret)"
+    keep_in_env_file DELIVERY_API_TOKEN "$(dev_secret dev-delivery-token)"
+    case "$(effective JWT_SECRET_KEY '')" in
+        replace-me-*)
+            printf 'up_dev.sh: warning: .env still has the example JWT_SECRET_KEY; generate one:\n' >&2
+            printf '  python3 -c "import secrets; print(secrets.token_urlsafe(48))"\n' >&2
+            ;;
+    esac
+    api_port="$(effective API_HOST_PORT 8000)"
     say "Docker engine found: ${compose[*]} up --build (Ctrl-C stops the stack)"
-    say "API http://localhost:${API_HOST_PORT:-8000}  docs http://localhost:${API_HOST_PORT:-8000}/docs  delivery http://localhost:${DELIVERY_HOST_PORT:-8001}"
-    say "Emails sent by the stack: http://localhost:${MAILPIT_HOST_PORT:-8025} (Mailpit; set SMTP_HOST etc. in .env for a real server)"
+    say "API http://localhost:$api_port  docs http://localhost:$api_port/docs (through the proxy; the delivery service has no host port)"
+    say "Emails sent by the stack: http://localhost:$(effective MAILPIT_HOST_PORT 8025) (Mailpit; set SMTP_HOST etc. in .env for a real server)"
     exec "${compose[@]}" --profile seed up --build
 fi
 
@@ -109,8 +167,10 @@ for port in "$API_PORT" "$DELIVERY_PORT"; do
 done
 
 unset DATABASE_URL
-JWT_SECRET_KEY="${JWT_SECRET_KEY:-$(dev_secret)}"
-export JWT_SECRET_KEY
+JWT_SECRET_KEY="${JWT_SECRET_KEY:-$(dev_secret dev-secret)}"
+# Shared by the dispatcher and the delivery service (which answers no one else).
+DELIVERY_API_TOKEN="${DELIVERY_API_TOKEN:-$(dev_secret dev-delivery-token)}"
+export JWT_SECRET_KEY DELIVERY_API_TOKEN
 export DELIVERY_SERVICE_URL="http://127.0.0.1:$DELIVERY_PORT"
 export PYTHONUNBUFFERED=1
 export PATH="$VENV/bin:$PATH"
@@ -198,7 +258,7 @@ cat <<EOF
 
   API        http://localhost:$API_PORT
   API docs   http://localhost:$API_PORT/docs
-  delivery   http://localhost:$DELIVERY_PORT
+  delivery   http://127.0.0.1:$DELIVERY_PORT (loopback only; token in instance/dev-delivery-token)
   database   instance/notifier.db (SQLite)
 
   Ctrl-C stops everything.

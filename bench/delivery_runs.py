@@ -28,6 +28,9 @@ from bench.delivery_data import INSERT, insert_bulk, reset, row, wait_all_done
 from bench.processes import Process, Processes, free_port
 
 JWT_SECRET = secrets.token_urlsafe(48)  # the dispatchers sign nothing; the app wants one
+# The delivery service answers only callers with its token: the dispatchers and this bench.
+DELIVERY_TOKEN = secrets.token_urlsafe(32)
+DELIVERY_AUTH = {"Authorization": f"Bearer {DELIVERY_TOKEN}"}
 STOP_GRACE_S = 15.0
 
 
@@ -96,6 +99,7 @@ class DeliveryBench:
     def base_env(self, **extra: object) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DELIVERY_", "FLASK_"))}
         env |= {"DATABASE_URL": self.db.dsn, "JWT_SECRET_KEY": JWT_SECRET}
+        env |= {"DELIVERY_API_TOKEN": DELIVERY_TOKEN}
         env |= {key: str(value) for key, value in extra.items()}
         return env
 
@@ -149,7 +153,9 @@ class DeliveryBench:
         connection = self.db.connect()
         try:
             reset(connection, self.users)
-            requests.post(f"{service}/stats/reset", timeout=5).raise_for_status()
+            requests.post(
+                f"{service}/stats/reset", headers=DELIVERY_AUTH, timeout=5
+            ).raise_for_status()
             insert_bulk(connection, self.users, count)
             workers = self.start_dispatchers(procs, service)
             with RssSampler(workers) as rss:
@@ -166,7 +172,7 @@ class DeliveryBench:
                 first, last, sent = cursor.fetchone()
             run.seconds = (last - first).total_seconds()
             run.per_s = sent / run.seconds
-            run.stats = requests.get(f"{service}/stats", timeout=5).json()
+            run.stats = requests.get(f"{service}/stats", headers=DELIVERY_AUTH, timeout=5).json()
             run.exactly_once = sent == count and run.stats == {
                 "sent": count,
                 "replays": 0,

@@ -34,6 +34,7 @@ import collections
 import contextlib
 import os
 import re
+import secrets
 import statistics
 import subprocess
 import sys
@@ -59,6 +60,8 @@ from bench.smtp_report import Result, table  # noqa: E402
 RESULTS = REPO_ROOT / "bench" / "results" / "smtp.md"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 LOG_DIR = Path(tempfile.gettempdir()) / f"smtp-bench-{os.getpid()}"
+# The delivery service answers only callers with its token; wrk sends it (see WRK_SCRIPT).
+DELIVERY_TOKEN = secrets.token_urlsafe(32)
 
 WRK_SCRIPT = """
 local thread_id = 0
@@ -72,7 +75,8 @@ request = function()
   local id = RUN .. "-" .. tid .. "-" .. counter
   local body = '{"channel":"email","target":"' .. id .. '@example.com",' ..
     '"title":"Bench","content":"Hello from the SMTP bench.","idempotency_key":"' .. id .. '"}'
-  return wrk.format("POST", "/deliver", {["Content-Type"] = "application/json"}, body)
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = AUTH}
+  return wrk.format("POST", "/deliver", headers, body)
 end
 """
 
@@ -125,6 +129,7 @@ def delivery_service(
         "DELIVERY_BIND": f"127.0.0.1:{port}",
         "DELIVERY_WORKERS": str(workers),
         "DELIVERY_LOG_LEVEL": "warning",
+        "DELIVERY_API_TOKEN": DELIVERY_TOKEN,
         "EMAIL_PROVIDER": "smtp",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
@@ -160,7 +165,9 @@ def wrk_script() -> Path:
     """A Lua script whose keys no other run uses (a repeated key would be a cheap replay)."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     script = LOG_DIR / f"wrk-{uuid.uuid4().hex}.lua"
-    script.write_text(f'RUN = "{uuid.uuid4().hex}"\n' + WRK_SCRIPT)
+    script.write_text(
+        f'RUN = "{uuid.uuid4().hex}"\nAUTH = "Bearer {DELIVERY_TOKEN}"\n' + WRK_SCRIPT
+    )
     return script
 
 

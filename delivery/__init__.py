@@ -5,6 +5,9 @@ It is its own small Flask app with its own flask-smorest ``Api``. It imports
 nothing from ``notifier`` but the pure channel rules (:mod:`notifier.channels`)
 and the web plumbing (:mod:`notifier.web`): its errors have the Notification
 API's one shape, and its 413, 400 and text fields work the same way.
+
+Only the dispatcher may call it: every route but ``/health`` needs
+``DELIVERY_API_TOKEN`` (see :mod:`delivery.auth`), and it refuses to start without one.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from flask import Flask
 
 from config import DeliveryConfig
+from delivery.auth import register_auth
 from delivery.idempotency import DEFAULT_WAIT_S, IdempotencyStore
 from delivery.providers import register_providers
 from delivery.redis_store import RedisIdempotencyStore
@@ -44,6 +48,8 @@ def create_app(config_object: object | None = None) -> Flask:
     _check_config(app)
     register_observability(app, "delivery")
     register_body_limit(app)
+    # After the body limit: the token check then runs first of all hooks.
+    register_auth(app)
     register_extensions(app)
     register_providers(app)
     register_docs_assets(app)

@@ -17,7 +17,8 @@ workers (compose runs three) and replicas share them. One gevent worker handles
 ``worker_connections`` concurrent requests; the SMTP, Twilio and FCM providers do
 their I/O through gevent's patched sockets, so a slow provider blocks no one.
 
-Environment: ``DELIVERY_BIND`` (else ``0.0.0.0:$PORT``, ``PORT`` default 8001),
+Environment: ``DELIVERY_BIND`` (default ``127.0.0.1``; a host without a port gets
+``$PORT``, default 8001: ``DELIVERY_BIND=0.0.0.0`` on a platform that sets ``PORT``),
 ``DELIVERY_WORKERS`` (1), ``DELIVERY_WORKER_CONNECTIONS`` (1000),
 ``DELIVERY_ACCESS_LOG`` (unset: off; ``-`` for stdout), ``DELIVERY_LOG_LEVEL`` (info).
 """
@@ -29,8 +30,13 @@ from notifier.observability import multiproc
 # Metrics of all workers summed (only with METRICS_TOKEN); see the API's gunicorn.conf.py.
 multiproc.prepare_multiproc_dir()
 
-# All interfaces on purpose: the service runs in a container behind compose's network.
-bind = os.environ.get("DELIVERY_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8001')}"
+# Loopback unless told otherwise: only the dispatcher may call this service, and on one
+# host it is next to it. A container sets DELIVERY_BIND=0.0.0.0:8001 so that the worker
+# container reaches it over the compose network (which publishes no host port for it).
+_bind = os.environ.get("DELIVERY_BIND") or "127.0.0.1"
+# "host:port", "[v6]:port" and "unix:path" are taken as they are; a bare host gets $PORT.
+_has_port = ":" in _bind.rpartition("]")[2] or _bind.startswith("unix:")
+bind = _bind if _has_port else f"{_bind}:{os.environ.get('PORT', '8001')}"
 wsgi_app = "delivery:create_app()"
 worker_class = "gevent"
 workers = int(os.environ.get("DELIVERY_WORKERS", "1"))

@@ -5,8 +5,12 @@ rejects the target) or 503 (unavailable, with ``Retry-After``); see
 :mod:`delivery.providers.simulator` for the hooks and :mod:`delivery.idempotency` for
 repeats. A replayed answer carries ``Idempotent-Replayed: true``.
 
+Every route but ``/health`` (and ``/metrics``) needs the service's token: see
+:mod:`delivery.auth`.
+
 Test-only endpoints, for integration tests of the dispatcher that need to count
-what reached the "provider" (harmless in production: the service is a simulator):
+what reached the "provider". Not harmless with real providers: a reset forgets which
+keys were sent, so a repeat would be sent again; hence the token on them too.
 
 - ``GET /stats`` → 200 ``{"sent": S, "replays": R, "requests": N}``: ``sent`` counts
   the 200 answers that were not replays (one per distinct idempotency key that
@@ -29,6 +33,7 @@ from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import fields, validate
 
+from delivery.auth import caller_refused
 from delivery.idempotency import IdempotencyStore, StoreUnavailable
 from delivery.providers import gateway
 from delivery.providers.simulator import apply_latency
@@ -121,7 +126,7 @@ class DeliveryRequestSchema(BaseSchema):
         allow_none=True,
         metadata={"description": "Email subject (none when empty); push title; unused by sms."},
     )
-    content = Text(required=True, validate=validate.Length(min=1))
+    content = Text(required=True, multiline=True, validate=validate.Length(min=1))
     sandbox = StrictBoolean(
         load_default=False,
         metadata={"description": "Answered by the simulator, whatever provider is configured."},
@@ -175,9 +180,10 @@ def _count_unresolved(response: Response) -> Response:
     """Count a delivery request that never reached the store (an invalid body, say).
 
     One that did was counted by the store in the same step as its idempotency
-    claim: with Redis that saves a round trip per delivery.
+    claim: with Redis that saves a round trip per delivery. One refused for want of the
+    service's token (see :mod:`delivery.auth`) changes nothing, not even this count.
     """
-    if _is_deliver_request() and not g.get("delivery_request_counted"):
+    if _is_deliver_request() and not g.get("delivery_request_counted") and not caller_refused():
         idempotency_store().count_request()
     return response
 

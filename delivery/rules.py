@@ -52,8 +52,6 @@ def _check_email(target: str, title: str | None, content: str) -> CheckedMessage
     address = normalize_email(target)
     title = title or ""
     check_content(EMAIL, title, content)
-    if "\r" in title or "\n" in title:
-        raise ChannelError("title", "The email subject (title) must not contain line breaks.")
     if len(title) > MAX_EMAIL_SUBJECT_CHARS:
         raise ChannelError(
             "title",

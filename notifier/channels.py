@@ -83,6 +83,51 @@ class ChannelError(ValueError):
         return f"ChannelError(field={self.field!r}, message={self.message!r})"
 
 
+# --- control characters -------------------------------------------------------------------
+#
+# One rule for every text field of both services (the fields of notifier.web use it):
+# a single-line field (a title, a name, a description) holds no C0 or C1 control
+# character at all, line breaks and tabs included, and none of Unicode's own line and
+# paragraph separators; a body (`content`) may hold line feed, carriage return and tab,
+# and no other control character. Python's email library refuses a header holding any
+# line boundary of str.splitlines() (\x0b, \x0c, \x1c-\x1e, \x85, \u2028...), so a title
+# that passed a check for CR and LF alone failed at every try, for ever.
+
+# C0 (U+0000-U+001F), DEL and C1 (U+0080-U+009F): Unicode's Cc category, exactly.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_IN_BODY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def single_line_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a title or a name (None when it can): a control character."""
+    if _CONTROL.search(value):
+        return "Control characters (line breaks and tabs included) are not allowed."
+    return None
+
+
+def body_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a message body (None when it can): a control character
+    other than line feed, carriage return and tab."""
+    if _CONTROL_IN_BODY.search(value):
+        return "Control characters other than line breaks and tabs are not allowed."
+    return None
+
+
+def check_single_line(field: str, value: str) -> None:
+    """Raise :class:`ChannelError` naming ``field`` if ``value`` holds a control character."""
+    problem = single_line_problem(value)
+    if problem:
+        raise ChannelError(field, f"The {field} must be one line of text. {problem}")
+
+
+def check_body(field: str, value: str) -> None:
+    """Raise :class:`ChannelError` naming ``field`` if ``value`` holds a control character
+    other than a line break or a tab."""
+    problem = body_problem(value)
+    if problem:
+        raise ChannelError(field, f"The {field} has a character it may not hold. {problem}")
+
+
 def _has_category(value: str, categories: frozenset[str]) -> bool:
     return any(unicodedata.category(char) in categories for char in value)
 
@@ -236,7 +281,8 @@ def check_content(channel: str, title: str, content: str) -> None:
 
     - every channel: ``title`` and ``content`` must be valid Unicode (no lone
       UTF-16 surrogates, which JSON can smuggle in as ``"\\ud800"`` and which
-      cannot be encoded, stored or sent);
+      cannot be encoded, stored or sent); the ``title`` holds no control character
+      and the ``content`` none but line breaks and tabs (see :func:`check_single_line`);
     - sms: ``content`` alone must fit in :data:`MAX_SMS_SEGMENTS` segments;
     - push: the ``{"title", "body"}`` payload must fit in :data:`MAX_PUSH_PAYLOAD_BYTES`;
     - email: nothing more here (the API's schema and the delivery rules hold its limits).
@@ -247,6 +293,9 @@ def check_content(channel: str, title: str, content: str) -> None:
         raise ChannelError("title", "The title contains characters that are not valid Unicode.")
     if _has_lone_surrogate(content):
         raise ChannelError("content", "The content contains characters that are not valid Unicode.")
+    if title:
+        check_single_line("title", title)
+    check_body("content", content)
     if channel == SMS:
         encoding, segments = sms_segments(content)
         if segments > MAX_SMS_SEGMENTS:

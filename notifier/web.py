@@ -4,8 +4,9 @@ Both apps answer every error in one shape (`{"code", "status", "message"[,
 "errors"]}`), refuse a body over their limit with 413 whatever its framing,
 answer 400 for every body that cannot be read as JSON, and check text fields
 the same way. Two copies of these drifted within days, so both apps take them
-from here. This module imports libraries and `notifier.pagination` only (no
-app, no database): `delivery` may import it as it imports `notifier.channels`.
+from here. This module imports libraries, `notifier.pagination` and
+`notifier.channels` only (no app, no database): `delivery` may import it as it
+imports `notifier.channels`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ import flask_smorest
 import marshmallow as ma
 import swagger_ui_bundle
 from flask import Flask, Request, request, send_from_directory
-from marshmallow import fields
+from marshmallow import ValidationError, fields
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from notifier import pagination
+from notifier import channels, pagination
 
 # The sentence of an error raised without one of ours (by Flask, werkzeug or webargs).
 MESSAGES = {
@@ -198,20 +199,32 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class Text(fields.String):
-    """A string that can be stored and sent: no NUL, no lone surrogate; trimmed if asked."""
+    """A string that can be stored and sent: no NUL, no lone surrogate; trimmed if asked.
+
+    Single-line by default (a title, a name, a description, an address): no C0 or C1
+    control character at all, line breaks and tabs included. ``multiline=True`` (a
+    message body) allows line feed, carriage return and tab, and no other control
+    character. The rule is :mod:`notifier.channels`'s, which the delivery service applies
+    too; it is checked before trimming, so that a form feed at the end is refused rather
+    than silently cut off.
+    """
 
     default_error_messages = {
         "nul": "NUL characters are not allowed.",
         "invalid_unicode": "Not valid Unicode text.",
     }
 
-    def __init__(self, *, trim: bool = False, **kwargs) -> None:
+    def __init__(self, *, trim: bool = False, multiline: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.trim = trim
+        self.multiline = multiline
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         unstorable = _UNSTORABLE.search(text)
         if unstorable:
             raise self.make_error("nul" if unstorable.group() == "\x00" else "invalid_unicode")
+        problem = (channels.body_problem if self.multiline else channels.single_line_problem)(text)
+        if problem:
+            raise ValidationError(problem)
         return text.strip() if self.trim else text

@@ -7,6 +7,7 @@
 #   - the Dockerfile with hadolint
 #   - deploy/kubernetes/ rendered (base and overlays) and validated against the Kubernetes
 #     schemas shipped in kubernetes-validate (scripts/k8s_manifests.py)
+#   - deploy/nginx/notifier.conf (the compose proxy) with `nginx -t`, inside a minimal main file
 #   - .env.example names every variable the compose files read; entry scripts are executable
 # A missing tool is a "skip" line, or a failure when CHECK_CONFIGS_STRICT=1 (CI sets it).
 # Tools are looked up on PATH, then in $NOTIFIER_VENV/bin and .venv/bin.
@@ -126,6 +127,31 @@ if [ -n "$py" ]; then
         "$py" scripts/k8s_manifests.py check
 else
     missing "Kubernetes manifests" "kubernetes-validate (pip install -r requirements-dev.txt)"
+fi
+
+# ---- nginx (the API's proxy in compose) -----------------------------------------------------
+if ngx="$(find_tool nginx)"; then
+    # The file is an http-level include (conf.d/default.conf in the nginx image): wrap it in
+    # a main file whose paths are all under TMP_DIR, so that no root or /var/log is needed.
+    mkdir -p "$TMP_DIR/nginx/logs"
+    cat >"$TMP_DIR/nginx/nginx.conf" <<EOF
+pid $TMP_DIR/nginx/nginx.pid;
+error_log stderr;
+events {}
+http {
+    access_log off;
+    client_body_temp_path $TMP_DIR/nginx/body;
+    proxy_temp_path $TMP_DIR/nginx/proxy;
+    fastcgi_temp_path $TMP_DIR/nginx/fastcgi;
+    uwsgi_temp_path $TMP_DIR/nginx/uwsgi;
+    scgi_temp_path $TMP_DIR/nginx/scgi;
+    include $ROOT/deploy/nginx/notifier.conf;
+}
+EOF
+    check "deploy/nginx/notifier.conf (nginx -t)" \
+        "$ngx" -t -q -e stderr -p "$TMP_DIR/nginx" -c "$TMP_DIR/nginx/nginx.conf"
+else
+    missing "nginx config" "nginx (apt-get install nginx)"
 fi
 
 # ---- consistency ------------------------------------------------------------------------------

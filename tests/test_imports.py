@@ -117,8 +117,12 @@ def test_extensions_import_libraries_and_the_model_base_only() -> None:
 
 @pytest.mark.parametrize("module", ["notifier.web", "notifier.pagination", "notifier.channels"])
 def test_shared_modules_load_no_app_and_no_database(module: str) -> None:
-    """What the delivery service imports from notifier must not bring the API with it."""
-    assert GRAPH[module] <= {"notifier.pagination"}
+    """What the delivery service imports from notifier must not bring the API with it.
+
+    They may import each other (web checks text with the channels' rules), and the same
+    test holds each of them.
+    """
+    assert GRAPH[module] <= {"notifier.pagination", "notifier.channels"} - {module}
 
 
 def _has_reason(lines: list[str], node: ast.stmt) -> bool:

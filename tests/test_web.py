@@ -9,8 +9,8 @@ import pytest
 from marshmallow import ValidationError
 
 from config import DeliveryConfig
-from delivery import create_app as create_delivery_app
 from notifier.web import BaseSchema, Text
+from tests.delivery_support import delivery_app
 
 # (method, path) on each app where a JSON body is parsed.
 JSON_ROUTES = {"api": ("POST", "/users"), "delivery": ("POST", "/deliver")}
@@ -19,7 +19,7 @@ JSON_ROUTES = {"api": ("POST", "/users"), "delivery": ("POST", "/deliver")}
 @pytest.fixture
 def clients(client):
     """The Notification API's and the delivery service's test clients."""
-    return {"api": client, "delivery": create_delivery_app(DeliveryConfig).test_client()}
+    return {"api": client, "delivery": delivery_app(DeliveryConfig).test_client()}
 
 
 def _both(clients, send) -> list:
@@ -107,5 +107,40 @@ def test_text_refuses_what_can_be_neither_stored_nor_sent(value, error):
 
 
 def test_text_keeps_every_other_character_and_trims_when_asked():
-    value = "  \U0001f600 e\u0301 \u202e\t  "
+    value = "  \U0001f600 e\u0301 \u202e \u00a0 \u00ad  "
     assert _Sample().load({"text": value}) == {"text": value.strip()}
+
+
+class _Body(BaseSchema):
+    text = Text(multiline=True)
+
+
+# Every C0 and C1 control character, and DEL; NUL has its own message (above).
+CONTROLS = [chr(code) for code in [*range(0x01, 0x20), 0x7F, *range(0x80, 0xA0)]]
+BODY_WHITESPACE = ["\t", "\n", "\r"]
+
+
+@pytest.mark.parametrize("char", [*CONTROLS, "\u2028", "\u2029"], ids=ascii)
+def test_single_line_text_refuses_every_control_character_even_at_the_end(char):
+    for value in (f"a{char}b", f"title{char}", f"{char}title"):
+        with pytest.raises(ValidationError) as raised:
+            _Sample().load({"text": value})
+        assert raised.value.messages == {
+            "text": ["Control characters (line breaks and tabs included) are not allowed."]
+        }
+
+
+@pytest.mark.parametrize(
+    "char", [char for char in CONTROLS if char not in BODY_WHITESPACE], ids=ascii
+)
+def test_multiline_text_refuses_every_other_control_character(char):
+    with pytest.raises(ValidationError) as raised:
+        _Body().load({"text": f"line one{char}line two"})
+    assert raised.value.messages == {
+        "text": ["Control characters other than line breaks and tabs are not allowed."]
+    }
+
+
+def test_multiline_text_keeps_line_breaks_and_tabs():
+    value = "Dear Ann,\r\n\tyour order\nhas shipped.\u2028"
+    assert _Body().load({"text": value}) == {"text": value}

@@ -28,7 +28,7 @@ from typing import Any
 import delivery.providers.base as base
 from delivery.idempotency import Answer
 from delivery.providers.base import Delivery, ProviderSettingsError
-from delivery.providers.smtp_message import ascii_address, build_message
+from delivery.providers.smtp_message import HeaderRefused, ascii_address, build_message
 from delivery.providers.smtp_pool import Lease, PoolExhausted, SmtpPool
 
 log = logging.getLogger("delivery.providers.smtp")
@@ -147,11 +147,19 @@ class SmtpProvider:
         """Send one email; map the server's replies and every failure to an answer."""
         recipient, needs_utf8 = ascii_address(delivery.target)
         message_id = f"{uuid.uuid4()}@{self.domain}"
+        # Built before any session: a message the email library refuses can never be
+        # sent, so it is a 422 (not a retry) and costs the server nothing.
+        try:
+            body = build_message(self.sender_header, delivery, recipient, message_id, needs_utf8)
+        except HeaderRefused as exc:
+            return base.rejected(exc.message, exc.field)
         try:
             for fresh in (False, True):
                 try:
                     with self.pool.lease(fresh=fresh) as lease:
-                        return self._transaction(lease, delivery, recipient, needs_utf8, message_id)
+                        return self._transaction(
+                            lease, recipient, needs_utf8, body, message_id, delivery.details
+                        )
                 except _DroppedBeforeMail:
                     self.pool.discard_idle()  # the others are likely dead as well
             return base.unavailable("The mail server keeps closing the connection.")
@@ -186,7 +194,13 @@ class SmtpProvider:
         )
 
     def _transaction(
-        self, lease: Lease, delivery: Delivery, recipient: str, needs_utf8: bool, message_id: str
+        self,
+        lease: Lease,
+        recipient: str,
+        needs_utf8: bool,
+        body: bytes,
+        message_id: str,
+        details: Mapping[str, Any],
     ) -> Answer:
         """MAIL, RCPT and DATA on one session; a refusal answers, an I/O error raises."""
         connection = lease.connection
@@ -212,14 +226,13 @@ class SmtpProvider:
         code, reply = connection.rcpt(recipient)
         if code not in (250, 251):
             return self._refused(lease, code, reply, "recipient")
-        body = build_message(self.sender_header, delivery, recipient, message_id, needs_utf8)
         try:
             code, reply = connection.data(body)
         except smtplib.SMTPDataError as exc:  # DATA itself refused
             return self._refused(lease, exc.smtp_code, exc.smtp_error, "message")
         if code != 250:
             return self._refused(lease, code, reply, "message")
-        return base.sent(NAME, message_id, delivery.details)
+        return base.sent(NAME, message_id, details)
 
     def _refused(self, lease: Lease, code: int, reply: bytes | str, stage: str) -> Answer:
         """A reply other than success to MAIL, RCPT or DATA."""

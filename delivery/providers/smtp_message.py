@@ -3,13 +3,19 @@
 Built with :class:`email.message.EmailMessage` and the ``SMTP`` policy (CRLF line
 ends; non-ASCII subjects RFC 2047-encoded; the body quoted-printable or base64 as
 needed), or the ``SMTPUTF8`` policy when an address needs it.
+
+The email library refuses a header value it cannot write safely (one holding any
+line boundary: CR, LF, vertical tab, form feed, the separators U+001C-U+001E, NEL,
+U+2028...). The channel rules refuse those first; should one still get here, it is
+:class:`HeaderRefused`, which names the field: the message can never be sent as it
+is, so the provider answers a permanent 422 rather than retrying it for ever.
 """
 
 from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime
-from email import policy
+from email import errors, policy
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 
@@ -53,17 +59,50 @@ def ascii_address(address: str) -> tuple[str, bool]:
     return address, not address.isascii()
 
 
+class HeaderRefused(ValueError):
+    """The email library cannot write this message: ``field`` (``title``, ``target`` or
+    None for the message as a whole) names the culprit, ``message`` says why."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# What the email library raises for a value it refuses (ValueError for a line break in a
+# header, MessageError and its HeaderParseError for a value it cannot parse).
+_REFUSALS = (ValueError, errors.MessageError)
+
+
+def _set(message: EmailMessage, header: str, value: object, field: str) -> None:
+    try:
+        message[header] = value
+    except _REFUSALS:
+        # The library's text may quote the value; say what is wrong, not what it was.
+        raise HeaderRefused(
+            field,
+            f"The email's {header} header cannot hold this {field}: it must be one line "
+            "of text without control characters.",
+        ) from None
+
+
 def build_message(
     sender: str, delivery: Delivery, recipient: str, message_id: str, needs_utf8: bool
 ) -> bytes:
-    """The message as sent: From, To, Subject (none when empty), Date, Message-ID, body."""
+    """The message as sent: From, To, Subject (none when empty), Date, Message-ID, body.
+
+    Raise :class:`HeaderRefused` when the email library refuses a value.
+    """
     rules = UTF8_POLICY if needs_utf8 else PLAIN_POLICY
     message = EmailMessage(policy=rules)
-    message["From"] = sender
-    message["To"] = delivery.target if needs_utf8 else recipient
+    message["From"] = sender  # checked when the service started (EMAIL_FROM)
+    _set(message, "To", delivery.target if needs_utf8 else recipient, "target")
     if delivery.title:
-        message["Subject"] = delivery.title
+        _set(message, "Subject", delivery.title, "title")
     message["Date"] = datetime.now(UTC)
     message["Message-ID"] = f"<{message_id}>"
-    message.set_content(delivery.content, charset="utf-8")
-    return message.as_bytes(policy=rules)
+    try:
+        message.set_content(delivery.content, charset="utf-8")
+        return message.as_bytes(policy=rules)
+    except (*_REFUSALS, UnicodeError):
+        raise HeaderRefused(None, "The email library cannot write this message.") from None

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
 from notifier import channels
 from notifier.notifications.lifecycle import OUTCOMES, Status
 from notifier.schemas import BaseSchema, QuerySchema, Text, UTCDateTime
 
-
-def _single_line(value: str) -> None:
-    if "\n" in value or "\r" in value or "\u2028" in value or "\u2029" in value:
-        raise ValidationError("The title must be a single line.")
-
-
-TITLE = {"trim": True, "validate": [validate.Length(min=1, max=200), _single_line]}
-CONTENT = {"validate": validate.Length(min=1, max=5000)}
+# Reused by every schema with a notification's title or content (templates too): `Text`
+# refuses control characters in a title and allows only line breaks and tabs in content.
+TITLE = {"trim": True, "validate": validate.Length(min=1, max=200)}
+CONTENT = {"multiline": True, "validate": validate.Length(min=1, max=5000)}
 CHANNEL = {"validate": validate.OneOf(channels.CHANNELS)}
 TARGET = {
     "validate": validate.Length(min=1, max=4096),

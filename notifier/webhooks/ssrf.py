@@ -5,7 +5,8 @@ Without a guard, `https://169.254.169.254/...` (cloud metadata), `https://localh
 or a name that resolves to `10.0.0.5` would make the worker a proxy into the network.
 
 The rule is positive: an address is allowed only if it is globally routable
-(`ipaddress`'s `is_global`) and not multicast (some multicast ranges are global).
+(`ipaddress`'s `is_global`) and not multicast (some multicast ranges are global) nor
+IPv6 site-local (`fec0::/10`, which `ipaddress` counts as global).
 IPv6 addresses that carry an IPv4 address (IPv4-mapped `::ffff:a.b.c.d`, the NAT64
 well-known prefix `64:ff9b::/96`, 6to4 and Teredo) are judged by the IPv4 address
 they lead to. The check runs at registration (`check_url_host`, 422) and again at
@@ -46,6 +47,10 @@ def reason_refused(address: IPAddress) -> str | None:
     if isinstance(address, IPv6Address):
         if address.scope_id:
             return "a link-local address"
+        if address.is_site_local:
+            # fec0::/10: deprecated (RFC 3879) but still routed inside some networks, and
+            # `ipaddress` counts it as global.
+            return "a site-local address"
         inner = embedded_ipv4(address)
         if inner is not None:
             return reason_refused(inner)

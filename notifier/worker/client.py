@@ -14,6 +14,8 @@ answer                   outcome         what the dispatcher does
                                          idempotency key makes the retry safe
 422                      ``rejected``    `failed`, the body's `message` as reason
 408, 429                 ``unavailable`` retry (both mean "not now", not "never")
+401, 403                 ``unavailable`` retry, and an error log: DELIVERY_API_TOKEN is
+                                         missing or wrong; the message is not at fault
 other 4xx (400, 404...)  ``rejected``    `failed`: our request is wrong, and sending
                                          it again would not make it right
 5xx (503, 502...)        ``unavailable`` retry; a 503's `Retry-After` is a minimum
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 
 # Retryable although they are 4xx: the server asks us to come back later.
 RETRYABLE_4XX = frozenset({408, 429})
+# Our credentials refused (DELIVERY_API_TOKEN missing or not the delivery service's): the
+# message is not at fault and will go once the setting is fixed, so retry (and log it).
+REFUSED_CREDENTIALS = frozenset({401, 403})
 # Longest error text kept from a response body, so one odd answer cannot bloat a row.
 MAX_ERROR_CHARS = 500
 MAX_PROVIDER_ID_CHARS = 255  # the width of notifications.provider_message_id
@@ -147,7 +152,9 @@ class DeliveryClient:
     a steady stream of deliveries does not pay a TCP handshake each time.
     """
 
-    def __init__(self, base_url: str, timeout_s: float, pool_size: int = 32) -> None:
+    def __init__(
+        self, base_url: str, timeout_s: float, pool_size: int = 32, api_token: str = ""
+    ) -> None:
         self.url = base_url.rstrip("/") + "/deliver"
         self.timeout_s = timeout_s
         self.session = requests.Session()
@@ -164,8 +171,12 @@ class DeliveryClient:
         self.session.trust_env = False
         # Every request has the same method, URL and headers: prepare them once and copy
         # (`Session.post` would merge the session's settings into each request anew).
+        headers = {"Content-Type": "application/json"}
+        if api_token:
+            # The delivery service answers only its dispatcher (DELIVERY_API_TOKEN).
+            headers["Authorization"] = f"Bearer {api_token}"
         self._template = self.session.prepare_request(
-            requests.Request("POST", self.url, headers={"Content-Type": "application/json"})
+            requests.Request("POST", self.url, headers=headers)
         )
 
     def close(self) -> None:
@@ -245,6 +256,18 @@ def classify(response: requests.Response) -> dict[str, Any]:
         return {
             "outcome": Outcome.REJECTED,
             "error": _message(response) or "The provider rejected the notification.",
+        }
+    if status in REFUSED_CREDENTIALS:
+        log.error(
+            "the delivery service refused the dispatcher's credentials (HTTP %s): "
+            "set DELIVERY_API_TOKEN to the delivery service's value",
+            status,
+        )
+        return {
+            "outcome": Outcome.UNAVAILABLE,
+            "error": f"The delivery service refused the dispatcher's credentials (HTTP {status}); "
+            "check DELIVERY_API_TOKEN. The message will go once it is fixed.",
+            "retry_after_s": parse_retry_after(response.headers.get("Retry-After")),
         }
     if 400 <= status < 500 and status not in RETRYABLE_4XX:
         detail = _message(response) or response.reason or "no reason given"

@@ -107,6 +107,13 @@ def worker(
         batch_size=batch_size,
         poll_interval_s=poll_interval,
     )
+    if not settings.api_token:
+        # Not fatal (a development delivery service may run unauthenticated), but every
+        # delivery to a guarded one would be a 401: say why up front.
+        log.warning(
+            "DELIVERY_API_TOKEN is not set: the delivery service will refuse every request "
+            "unless it runs with DELIVERY_ALLOW_UNAUTHENTICATED=1"
+        )
 
     def purge(older_than: datetime) -> int:
         try:

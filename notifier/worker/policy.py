@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +44,9 @@ class Settings:
     db_retry_delays_s: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
     # Most results written in one transaction by the recorder.
     record_batch: int = 200
+    # DELIVERY_API_TOKEN: the delivery service answers 401 without it. Kept out of repr,
+    # so that no log line of the settings shows it.
+    api_token: str = field(default="", repr=False)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], **overrides: Any) -> Settings:
@@ -63,6 +66,7 @@ class Settings:
             batch_size=int(config["DELIVERY_BATCH_SIZE"]),
             poll_interval_s=float(config["DELIVERY_POLL_INTERVAL_S"]),
             idempotency_key_ttl_s=float(config["IDEMPOTENCY_KEY_TTL_S"]),
+            api_token=str(config.get("DELIVERY_API_TOKEN") or ""),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

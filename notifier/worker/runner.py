@@ -58,7 +58,10 @@ class Dispatcher:
     ) -> None:
         self.settings = settings
         self.client = client or DeliveryClient(
-            settings.service_url, settings.timeout_s, pool_size=settings.concurrency
+            settings.service_url,
+            settings.timeout_s,
+            pool_size=settings.concurrency,
+            api_token=settings.api_token,
         )
         self.waiter = waiter or Waiter(engine)
         self.queue = DeliveryQueue(engine, settings, on_retry=self._note_retry)

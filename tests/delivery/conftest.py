@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from config import DeliveryConfig
-from delivery import create_app
+from tests.delivery_support import delivery_app as authorised_app
 
 
 class DeliveryTestConfig(DeliveryConfig):
@@ -46,11 +46,14 @@ def _message(channel: str, **changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def make_app() -> Callable[..., Flask]:
-    """Build a delivery app whose config overrides `DeliveryTestConfig` with keyword args."""
+    (
+        """Build a delivery app whose config overrides `DeliveryTestConfig` with keyword args;
+    its test client sends the service's token (see tests/delivery_support.py)."""
+        ""
+    )
 
     def _make(**overrides: Any) -> Flask:
-        config = type("Config", (DeliveryTestConfig,), overrides)
-        return create_app(config)
+        return authorised_app(DeliveryTestConfig, **overrides)
 
     return _make
 

@@ -12,11 +12,14 @@ a database.
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.delivery_support import DELIVERY_TOKEN_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 DELIVERY_DIR = ROOT / "delivery"
@@ -86,7 +89,12 @@ def test_the_delivery_app_loads_no_other_notifier_module() -> None:
         "print('flask_sqlalchemy' in sys.modules)"
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**os.environ, **DELIVERY_TOKEN_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     modules, database = result.stdout.split("\n")[:2]
     assert {name for name in modules.split() if not _allowed(name)} == LOADED - ALLOWED

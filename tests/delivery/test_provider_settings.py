@@ -13,6 +13,7 @@ from flask import Flask
 
 from delivery.providers import GATEWAY_EXTENSION, build_gateway
 from delivery.providers.base import ProviderSettingsError
+from tests.delivery_support import DELIVERY_TOKEN_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,6 +87,7 @@ def test_gunicorn_stops_at_start_with_the_one_line_reason(tmp_path: Path) -> Non
             "DELIVERY_BIND": "127.0.0.1:0",
             "EMAIL_PROVIDER": "smtp",
             "EMAIL_FROM": "no-reply@example.com",
+            **DELIVERY_TOKEN_ENV,
         },
         capture_output=True,
         text=True,

@@ -21,6 +21,7 @@ import requests
 
 from tests.delivery.fakes import SmtpServer, free_port
 from tests.delivery.test_redis_store import redis_or_skip
+from tests.delivery_support import DELIVERY_AUTH, DELIVERY_TOKEN_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +35,12 @@ def gunicorn_delivery(log: Path, **env: str) -> Iterator[str]:
         for key, value in os.environ.items()
         if not key.startswith(("DELIVERY_", "SMTP_", "EMAIL_", "SMS_", "PUSH_", "TWILIO_", "FCM_"))
     }
-    environment |= {"DELIVERY_BIND": f"127.0.0.1:{port}", "DELIVERY_LOG_LEVEL": "warning", **env}
+    environment |= {
+        "DELIVERY_BIND": f"127.0.0.1:{port}",
+        "DELIVERY_LOG_LEVEL": "warning",
+        **DELIVERY_TOKEN_ENV,
+        **env,
+    }
     with log.open("ab") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "delivery/gunicorn.conf.py"],
@@ -91,11 +97,14 @@ def test_twenty_concurrent_requests_on_one_key_send_one_email(tmp_path: Path) ->
             with ThreadPoolExecutor(20) as pool:
                 answers = list(
                     pool.map(
-                        lambda _: requests.post(f"{url}/deliver", json=body, timeout=30), range(20)
+                        lambda _: requests.post(
+                            f"{url}/deliver", json=body, headers=DELIVERY_AUTH, timeout=30
+                        ),
+                        range(20),
                     )
                 )
-            stats = requests.get(f"{url}/stats", timeout=5).json()
-            requests.post(f"{url}/stats/reset", timeout=5)
+            stats = requests.get(f"{url}/stats", headers=DELIVERY_AUTH, timeout=5).json()
+            requests.post(f"{url}/stats/reset", headers=DELIVERY_AUTH, timeout=5)
     finally:
         smtp.stop()
 

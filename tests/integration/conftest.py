@@ -32,6 +32,7 @@ from notifier.extensions import db
 from notifier.notifications.models import Notification
 from notifier.worker.policy import Settings
 from notifier.worker.runner import Dispatcher
+from tests.delivery_support import DELIVERY_AUTH, DELIVERY_TOKEN, DELIVERY_TOKEN_ENV
 from tests.factories import UserFactory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -59,10 +60,13 @@ class DeliveryService:
     url: str
 
     def stats(self) -> dict[str, int]:
-        return requests.get(f"{self.url}/stats", timeout=5).json()
+        response = requests.get(f"{self.url}/stats", headers=DELIVERY_AUTH, timeout=5)
+        response.raise_for_status()
+        return response.json()
 
     def reset(self) -> None:
-        requests.post(f"{self.url}/stats/reset", timeout=5).raise_for_status()
+        response = requests.post(f"{self.url}/stats/reset", headers=DELIVERY_AUTH, timeout=5)
+        response.raise_for_status()
 
 
 # --- the delivery service in a thread (fast tests) ----------------------------------
@@ -77,7 +81,12 @@ def start_delivery_thread() -> Iterator[Callable[..., DeliveryService]]:
         config = type(
             "Config",
             (DeliveryConfig,),
-            {"DELIVERY_SIMULATOR_HOOKS": True, "DELIVERY_FAILURE_RATE": 0.0, **overrides},
+            {
+                "DELIVERY_SIMULATOR_HOOKS": True,
+                "DELIVERY_FAILURE_RATE": 0.0,
+                "DELIVERY_API_TOKEN": DELIVERY_TOKEN,
+                **overrides,
+            },
         )
         server = make_server("127.0.0.1", 0, create_delivery_app(config), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -121,6 +130,7 @@ def start_gunicorn_delivery(tmp_path) -> Iterator[Callable[..., DeliveryService]
                     "DELIVERY_BIND": f"127.0.0.1:{port}",
                     "DELIVERY_LOG_LEVEL": "warning",
                     "DELIVERY_FAILURE_RATE": "0",
+                    **DELIVERY_TOKEN_ENV,
                     **{key: str(value) for key, value in env.items()},
                 },
                 name="delivery gunicorn",
@@ -171,6 +181,7 @@ def start_worker(app, tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
                 "DELIVERY_SERVICE_URL": service_url,
                 "DELIVERY_POLL_INTERVAL_S": "0.2",
                 "DELIVERY_TIMEOUT_S": "5",
+                **DELIVERY_TOKEN_ENV,
                 **{key: str(value) for key, value in env.items()},
             }
             log_path = tmp_path / f"worker-{len(list(processes))}.log"

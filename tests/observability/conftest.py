@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import DeliveryConfig
-from delivery import create_app
+from tests.delivery_support import delivery_app
 
 
 class MeteredDeliveryConfig(DeliveryConfig):
@@ -17,4 +17,4 @@ class MeteredDeliveryConfig(DeliveryConfig):
 
 @pytest.fixture
 def delivery_client():
-    return create_app(MeteredDeliveryConfig).test_client()
+    return delivery_app(MeteredDeliveryConfig).test_client()

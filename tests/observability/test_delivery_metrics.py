@@ -4,7 +4,7 @@ and outcome, behind the same token."""
 from __future__ import annotations
 
 from config import DeliveryConfig
-from delivery import create_app
+from tests.delivery_support import delivery_app
 from tests.observability.scrape import AUTH, samples, value
 
 REQUESTS = "delivery_requests_total"
@@ -21,7 +21,7 @@ def test_without_a_token_the_delivery_service_has_no_metrics():
         TESTING = True
         METRICS_TOKEN = ""
 
-    assert create_app(Plain).test_client().get("/metrics", headers=AUTH).status_code == 404
+    assert delivery_app(Plain).test_client().get("/metrics", headers=AUTH).status_code == 404
 
 
 def test_a_wrong_token_is_401(delivery_client):

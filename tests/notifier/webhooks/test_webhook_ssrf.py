@@ -13,6 +13,7 @@ REFUSED = {
     "loopback": ["127.0.0.1", "127.255.0.9", "::1"],
     "private": ["10.1.2.3", "172.16.0.1", "192.168.1.1", "fc00::1", "fd12:3456::1"],
     "link-local": ["169.254.169.254", "169.254.0.1", "fe80::1"],
+    "site-local": ["fec0::1", "fed0::1", "feff:ffff::1"],
     "multicast": ["224.0.0.1", "239.1.2.3", "ff02::1", "ff0e::1"],
     "reserved": ["240.0.0.1", "255.255.255.255"],
     "unspecified": ["0.0.0.0", "::"],  # noqa: S104 (refused, not bound)
@@ -33,6 +34,11 @@ def test_internal_addresses_are_refused(address):
 @pytest.mark.parametrize("address", ALLOWED)
 def test_public_addresses_are_allowed(address):
     assert ssrf.reason_refused(ipaddress.ip_address(address)) is None
+
+
+def test_a_site_local_webhook_url_is_refused_at_registration(api):
+    response = make_webhook(api, expect=422, url="https://[fec0::1]/hook")
+    assert "site-local" in response.get_json()["errors"]["json"]["url"][0]
 
 
 def test_the_reason_names_the_class():

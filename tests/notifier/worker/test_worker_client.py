@@ -107,13 +107,42 @@ def test_any_5xx_is_unavailable(client, mocked, status):
     assert result.retry_after_s is None
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 405, 413])
+@pytest.mark.parametrize("status", [400, 404, 405, 413])
 def test_other_4xx_are_rejected_because_repeating_the_request_cannot_help(client, mocked, status):
     mocked.post(DELIVER, status=status, json=error_answer(status, "Bad", "Your request is wrong."))
     result = client.deliver(REQUEST)
     assert (result.outcome, result.http_status) == ("rejected", status)
     assert f"HTTP {status}" in result.error
     assert "Your request is wrong." in result.error
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_are_retried_because_the_message_is_not_at_fault(
+    client, mocked, status, caplog
+):
+    mocked.post(DELIVER, status=status, json=error_answer(status, "Unauthorized", "Token."))
+    result = client.deliver(REQUEST)
+    assert (result.outcome, result.http_status) == ("unavailable", status)
+    assert "DELIVERY_API_TOKEN" in result.error
+    assert any("DELIVERY_API_TOKEN" in record.getMessage() for record in caplog.records)
+
+
+def test_the_client_sends_the_delivery_services_token_on_every_request(mocked):
+    token = "t" * 40
+    client = DeliveryClient(DELIVERY_URL, timeout_s=1.0, api_token=token)
+    mocked.post(DELIVER, json=sent_answer())
+    client.deliver(REQUEST)
+    client.deliver(REQUEST)
+    client.close()
+    assert [call.request.headers["Authorization"] for call in mocked.calls] == [
+        f"Bearer {token}"
+    ] * 2
+
+
+def test_without_a_token_the_client_sends_no_authorization_header(client, mocked):
+    mocked.post(DELIVER, json=sent_answer())
+    client.deliver(REQUEST)
+    assert "Authorization" not in mocked.calls[0].request.headers
 
 
 @pytest.mark.parametrize("status", [408, 429])

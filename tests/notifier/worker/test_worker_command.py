@@ -33,6 +33,26 @@ def test_once_delivers_what_is_due_and_exits_0(app, mocked):
     assert {reload(nid).status for nid in ids} == {"sent"}
 
 
+def test_without_a_delivery_token_the_worker_warns_at_start(app, monkeypatch, caplog):
+    monkeypatch.setattr(Dispatcher, "run", lambda self, once=False: None)
+    monkeypatch.setitem(app.config, "DELIVERY_API_TOKEN", "")
+    with caplog.at_level(logging.WARNING, logger="notifier.worker"):
+        result = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "DELIVERY_API_TOKEN is not set" in caplog.text
+
+
+def test_with_a_delivery_token_the_worker_sends_it_and_does_not_warn(app, mocked, caplog):
+    NotificationFactory()
+    mocked.post(f"{app.config['DELIVERY_SERVICE_URL']}/deliver", json=sent_answer())
+    with caplog.at_level(logging.WARNING, logger="notifier.worker"):
+        result = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "DELIVERY_API_TOKEN" not in caplog.text
+    token = app.config["DELIVERY_API_TOKEN"]
+    assert mocked.calls[0].request.headers["Authorization"] == f"Bearer {token}"
+
+
 def test_options_override_the_config(app, monkeypatch):
     seen = {}
 
