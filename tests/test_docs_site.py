@@ -101,8 +101,8 @@ def test_the_http_reference_renders_every_operation_with_who_may_call_it(client)
             assert f"### `{method.upper()} {path}`" in page
     get_one = page.split("### `GET /notifications/{notification_id}`")[1].split("\n### ")[0]
     assert "an API key with the `notifications:read` scope" in get_one
-    assert "**404** no such resource among yours" in get_one
-    assert "| `target` | string | yes | 1 to 4096 characters |" in page
+    assert "| 404 | No such resource among yours. |" in get_one
+    assert "| `target` | string | yes | 1 to 4096 characters; matches `^" in page
 
 
 def test_the_cli_reference_documents_every_command_and_option(app):

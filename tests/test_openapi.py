@@ -83,7 +83,7 @@ ROW_ANSWERS = {
     "WebhookWithSecret": "webhooks",
     "Delivery": "webhook_deliveries",
 }
-OTHER_ANSWERS = {"Status", "Tokens", "AccessToken"}
+OTHER_ANSWERS = {"Status", "Tokens", "AccessToken", "Index"}
 # Fields whose values come from a closed list, wherever an answer has them.
 ENUM_FIELDS = {"status", "channel", "outcome", "mode", "event_type", "events", "scopes"}
 

@@ -19,7 +19,8 @@ import requests
 
 from tests.live_server import running_api
 
-PACKAGE = "notifier_client"
+# Not notifier_client: that is the project's own client (clients/python), installed in the suite.
+PACKAGE = "generated_notifier_client"
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 
 

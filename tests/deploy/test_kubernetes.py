@@ -124,6 +124,13 @@ def test_delivery_is_probed_on_health(manifests):
     assert delivery["ports"][0]["containerPort"] == 8001
 
 
+def test_delivery_listens_on_the_pod_address_at_its_container_port(manifests):
+    """Its own default is loopback, which neither the Service nor the probes can reach."""
+    config = manifests[("ConfigMap", "notifier-delivery-config")]["data"]
+    port = container(manifests, "delivery")["ports"][0]["containerPort"]
+    assert config["DELIVERY_BIND"] == f"0.0.0.0:{port}"
+
+
 def test_worker_is_probed_on_the_metrics_port_it_is_told_to_open(manifests):
     worker = container(manifests, "worker")
     env = {e["name"]: e.get("value") for e in worker["env"]}

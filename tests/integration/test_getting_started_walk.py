@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from bench.processes import free_port, start
+from tests.delivery_support import DELIVERY_TOKEN_ENV
 from tests.live_server import running_api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +41,7 @@ def test_the_getting_started_walk_works_as_written(tmp_path, delivery):
             "DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}",
             "JWT_SECRET_KEY": "live-test-signing-key-0123456789-abcdefghijkl",
             "DELIVERY_SERVICE_URL": delivery.url,
+            **DELIVERY_TOKEN_ENV,
             **LOCAL_WEBHOOKS,
         }
         env.pop("FLASK_DEBUG", None)
