@@ -31,7 +31,11 @@ def request_hash(data: dict) -> str:
         key: (value.isoformat() if isinstance(value, datetime) else value)
         for key, value in data.items()
     }
-    encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
+    # surrogatepass: a lone surrogate in a value no field reads (an unused
+    # personalisation key) must not make the digest fail.
+    encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode(
+        "utf-8", "surrogatepass"
+    )
     return hashlib.sha256(encoded).hexdigest()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from notifier import channels
 from notifier.notifications.lifecycle import Status
@@ -18,6 +18,17 @@ TITLE = {"trim": True, "validate": [validate.Length(min=1, max=200), _single_lin
 CONTENT = {"validate": validate.Length(min=1, max=5000)}
 CHANNEL = {"validate": validate.OneOf(channels.CHANNELS)}
 TARGET = {"validate": validate.Length(min=1, max=4096)}
+REFERENCE = {
+    "allow_none": True,
+    "validate": validate.Length(min=1, max=255),
+    "metadata": {"description": "Your own id for it (1-255 characters, not unique); null: none"},
+}
+MAX_ID = 2**63 - 1
+TEMPLATE_ID = {
+    "strict": True,
+    "validate": validate.Range(min=1, max=MAX_ID),
+    "metadata": {"description": "Send this template: channel, title and content come from it"},
+}
 
 
 class NotificationCreateSchema(BaseSchema):
@@ -31,6 +42,55 @@ class NotificationCreateSchema(BaseSchema):
         allow_none=True,
         metadata={"description": "Not delivered before this time; null or past: now"},
     )
+    reference = Text(**REFERENCE)
+
+
+class NotificationSendSchema(BaseSchema):
+    """The body of POST: a message written out, or a template and its values."""
+
+    title = Text(**TITLE)
+    content = Text(**CONTENT)
+    channel = fields.String(**CHANNEL)
+    target = Text(required=True, trim=True, **TARGET)
+    scheduled_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "Not delivered before this time; null or past: now"},
+    )
+    reference = Text(**REFERENCE)
+    template_id = fields.Integer(**TEMPLATE_ID)
+    template_version = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "With template_id; default: its current version"},
+    )
+    personalisation = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(allow_none=True),
+        metadata={
+            "description": "With template_id: the value of each {{ name }} placeholder, "
+            "a string or a number; keys no placeholder uses are ignored"
+        },
+    )
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _message_or_template(self, data: dict, original, **kwargs) -> None:
+        """Either `title`, `content` and `channel`, or `template_id`: every field
+        at fault is named at once."""
+        given = original if isinstance(original, dict) else {}
+        errors = {}
+        if "template_id" in given:
+            for name in ("title", "content", "channel"):
+                if name in given:
+                    errors[name] = ["Not allowed with template_id: the template gives it."]
+        else:
+            for name in ("title", "content", "channel"):
+                if name not in given:
+                    errors[name] = ["Missing data for required field."]
+            for name in ("template_version", "personalisation"):
+                if name in given:
+                    errors[name] = ["Only with template_id."]
+        if errors:
+            raise ValidationError(errors)
 
 
 class NotificationPatchSchema(BaseSchema):
@@ -41,6 +101,7 @@ class NotificationPatchSchema(BaseSchema):
     channel = fields.String(**CHANNEL)
     target = Text(trim=True, **TARGET)
     scheduled_at = UTCDateTime(allow_none=True)
+    reference = Text(**REFERENCE)
 
 
 class IdempotencyHeaderSchema(QuerySchema):
@@ -61,6 +122,14 @@ class NotificationQuerySchema(QuerySchema):
         truthy={"true"},
         falsy={"false"},
         metadata={"description": "true: only notifications made with a test API key"},
+    )
+    template_id = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "Only notifications sent from this template"},
+    )
+    reference = Text(
+        validate=validate.Length(min=1, max=255),
+        metadata={"description": "Only notifications with exactly this reference"},
     )
 
 
@@ -83,6 +152,13 @@ class NotificationSchema(BaseSchema):
     api_key_id = fields.Integer(
         dump_only=True, metadata={"description": "The API key that created it, or null"}
     )
+    template_id = fields.Integer(
+        dump_only=True, metadata={"description": "The template it was sent from, or null"}
+    )
+    template_version = fields.Integer(
+        dump_only=True, metadata={"description": "The template's version it was rendered from"}
+    )
+    reference = fields.String(dump_only=True, metadata={"description": "Your own id, or null"})
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
 

@@ -4,7 +4,10 @@ Every statement runs on the caller's behalf through `notifier.auth.ownership`
 (the caller's rows only, while the credential is valid); the statements live in
 `queries` (reads), `lifecycle.requests` (create, re-queue on edit, delete) and
 `idempotency` (the Idempotency-Key store). This module holds the rules between
-them: channel checks, merging an edit, the idempotent-create retry loop.
+them: channel checks, merging an edit, the idempotent-create retry loop. A send
+with `template_id` gets its channel, title and content from
+`notifier.templates.service.render_for_send` (the one renderer), then follows
+the same path as any other.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from notifier.notifications.idempotency import purge_idempotency_keys
 from notifier.notifications.lifecycle import requests as transitions
 from notifier.notifications.models import EDITABLE_STATUSES
 from notifier.notifications.schemas import notification_body
+from notifier.templates.service import render_for_send
 
 __all__ = [
     "create_notification",
@@ -53,9 +57,10 @@ def create_notification(data: dict, idempotency_key: str | None = None) -> tuple
     beside the notification in the same transaction; a repeat (or the loser of a
     race on the unique (user, key) index) answers that stored body.
     """
-    target = _check_channel_rules(data)
+    fields = {**data, **render_for_send(data)} if "template_id" in data else data
+    target = _check_channel_rules(fields)
     if idempotency_key is None:
-        return notification_body(_inserted(transitions.insert_pending(data, target))), False
+        return notification_body(_inserted(transitions.insert_pending(fields, target))), False
 
     digest = idempotency.request_hash(data)
     for _ in range(3):
@@ -65,7 +70,7 @@ def create_notification(data: dict, idempotency_key: str | None = None) -> tuple
         try:
             with transaction():
                 connection = db.session.connection()
-                row = _inserted(transitions.insert_pending(data, target, connection))
+                row = _inserted(transitions.insert_pending(fields, target, connection))
                 body = notification_body(row)
                 idempotency.store(idempotency_key, digest, body, connection)
         except IntegrityError:
@@ -99,6 +104,10 @@ def list_attempts(notification_id: int) -> list:
 def update_notification(notification_id: int, data: dict, *, replace: bool) -> dict:
     """PUT (`replace`) or PATCH: allowed while `pending` or `failed`, else 409.
 
+    A notification sent from a template is edited like any other: its stored
+    text changes, `template_id` and `template_version` keep saying where it
+    came from.
+
     The merged result is validated as a whole. The write is a compare-and-set on
     `version` and `status`: if the dispatcher claimed the row in between, the
     update matches nothing and the edit answers 409 instead of interleaving.
@@ -107,7 +116,7 @@ def update_notification(notification_id: int, data: dict, *, replace: bool) -> d
     current = queries.owned_row(notification_id)
     _ensure_editable(current["status"])
     if replace:
-        data = {"scheduled_at": None, **data}
+        data = {"scheduled_at": None, "reference": None, **data}
     elif not data:
         return notification_body(current)
 

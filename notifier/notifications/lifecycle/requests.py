@@ -24,7 +24,7 @@ from notifier.notifications.lifecycle import EDITABLE_STATUSES, Status
 from notifier.notifications.models import Notification
 
 _TABLE = Notification.__table__
-EDITABLE_FIELDS = ("title", "content", "channel", "target", "scheduled_at")
+EDITABLE_FIELDS = ("title", "content", "channel", "target", "scheduled_at", "reference")
 
 
 def first_attempt_at(scheduled_at: datetime | None, now: datetime) -> datetime:
@@ -65,7 +65,8 @@ def insert_pending(
 ) -> RowMapping | None:
     """Insert a `pending` notification of the caller (checked `fields`, normalised
     `target`); its row, or None if the caller's credential is no longer valid.
-    A test API key makes it a `sandbox` notification; the key is recorded."""
+    A test API key makes it a `sandbox` notification; the key is recorded, and
+    so is the template (id and version) the text was rendered from, if any."""
     now = utcnow()
     principal = current_principal()
     values = {
@@ -81,6 +82,9 @@ def insert_pending(
         "delivery_key": uuid.uuid4().hex,
         "sandbox": principal.sandbox,
         "api_key_id": principal.api_key_id,
+        "template_id": fields.get("template_id"),
+        "template_version": fields.get("template_version"),
+        "reference": fields.get("reference"),
         "created_at": now,
         "updated_at": now,
     }

@@ -1,0 +1,333 @@
+"""Template use cases: create, list, read, change, delete, versions, preview, and
+the rendering of a send.
+
+Every function acts for the caller: another user's template, or a deleted one,
+is not found, exactly like one that does not exist. Writes hold the template's
+row lock while they read and change it, and write the new version row in the
+same transaction; a version row is never changed afterwards.
+
+Preview and sends go through `render_version()`: the same lookup (one statement
+through `notifier.auth.ownership`) and the same renderer, so a preview answers
+exactly what a send would store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Integer, RowMapping, and_, bindparam, func, select
+from sqlalchemy.exc import IntegrityError
+
+from notifier import channels
+from notifier.auth.ownership import nothing_matched, owned, run
+from notifier.database import transaction, utcnow
+from notifier.errors import conflict, not_found, unprocessable
+from notifier.extensions import db
+from notifier.templates import rendering
+from notifier.templates.models import Template, TemplateVersion
+from notifier.users.models import User
+
+NOT_FOUND = "Template not found."
+VERSION_NOT_FOUND = "Template version not found."
+MAX_TEMPLATES_PER_USER = 1000
+TEXT_FIELDS = ("title", "content")
+
+
+def template_body(template: Template) -> dict[str, Any]:
+    return {
+        "id": template.id,
+        "name": template.name,
+        "channel": template.channel,
+        "title": template.title,
+        "content": template.content,
+        "version": template.version,
+        "placeholders": rendering.placeholders(template.title, template.content),
+        "created_at": template.created_at,
+        "updated_at": template.updated_at,
+    }
+
+
+def version_body(version: TemplateVersion) -> dict[str, Any]:
+    return {
+        "version": version.version,
+        "title": version.title,
+        "content": version.content,
+        "placeholders": rendering.placeholders(version.title, version.content),
+        "created_at": version.created_at,
+    }
+
+
+def _owned(user_id: int, template_id: int, lock: bool = False) -> Template:
+    """The caller's live template (404 otherwise), locked for a write if asked."""
+    statement = select(Template).where(
+        Template.id == template_id, Template.user_id == user_id, Template.deleted_at.is_(None)
+    )
+    if lock:
+        statement = statement.with_for_update()
+    template = db.session.scalars(statement).first()
+    if template is None:
+        raise not_found(NOT_FOUND)
+    return template
+
+
+def ensure_below_cap(user_id: int) -> None:
+    """At most MAX_TEMPLATES_PER_USER live templates per user (422 over it).
+
+    The user's row is locked while counting, so that two creates of one user
+    are serialised on PostgreSQL (SQLite serialises every write). The one place
+    the cap is checked: swap it here for a shared cap helper.
+    """
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(Template)
+        .where(Template.user_id == user_id, Template.deleted_at.is_(None))
+    )
+    if count >= MAX_TEMPLATES_PER_USER:
+        raise unprocessable(
+            "name", f"You already have {MAX_TEMPLATES_PER_USER} templates; delete one first."
+        )
+
+
+def create_template(user_id: int, data: dict) -> dict[str, Any]:
+    with transaction():
+        ensure_below_cap(user_id)
+        now = utcnow()
+        template = Template(
+            user_id=user_id,
+            name=data["name"],
+            channel=data["channel"],
+            title=data["title"],
+            content=data["content"],
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(template)
+        db.session.flush()
+        db.session.add(_version_of(template, now))
+        db.session.flush()
+        return template_body(template)
+
+
+def _version_of(template: Template, now) -> TemplateVersion:
+    return TemplateVersion(
+        template_id=template.id,
+        version=template.version,
+        title=template.title,
+        content=template.content,
+        created_at=now,
+    )
+
+
+def list_templates(
+    user_id: int, filters: dict, page: int, page_size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the caller's live templates, newest first, and their total."""
+    conditions = [Template.user_id == user_id, Template.deleted_at.is_(None)]
+    if "channel" in filters:
+        conditions.append(Template.channel == filters["channel"])
+    with transaction():
+        total = db.session.scalar(select(func.count()).select_from(Template).where(*conditions))
+        templates = db.session.scalars(
+            select(Template)
+            .where(*conditions)
+            .order_by(Template.created_at.desc(), Template.id.desc())
+            # Any offset that large is past the end (at most 1000 templates).
+            .offset(min((page - 1) * page_size, 2**62))
+            .limit(page_size)
+        )
+        return [template_body(template) for template in templates], total
+
+
+def get_template(user_id: int, template_id: int) -> dict[str, Any]:
+    with transaction():
+        return template_body(_owned(user_id, template_id))
+
+
+def update_template(user_id: int, template_id: int, data: dict) -> dict[str, Any]:
+    """PUT or PATCH (the schema decides which fields are required).
+
+    `channel` may be sent only with its current value. A new version is written
+    when `title` or `content` changes; a rename alone keeps the version.
+    """
+    try:
+        with transaction():
+            template = _owned(user_id, template_id, lock=True)
+            if "channel" in data and data["channel"] != template.channel:
+                raise unprocessable(
+                    "channel",
+                    f"The channel is fixed at creation ({template.channel}); "
+                    "create another template for another channel.",
+                )
+            now = utcnow()
+            text_changed = any(
+                name in data and data[name] != getattr(template, name) for name in TEXT_FIELDS
+            )
+            renamed = "name" in data and data["name"] != template.name
+            if renamed:
+                template.name = data["name"]
+            if text_changed:
+                template.title = data.get("title", template.title)
+                template.content = data.get("content", template.content)
+                template.version += 1
+                db.session.add(_version_of(template, now))
+            if renamed or text_changed:
+                template.updated_at = now
+            db.session.flush()
+            return template_body(template)
+    except IntegrityError:
+        # Another edit wrote this version number first (SQLite has no row lock).
+        raise conflict("The template changed while it was being edited; try again.") from None
+
+
+def delete_template(user_id: int, template_id: int) -> None:
+    """Mark it deleted: it can no longer be read or sent, its id is never reused,
+    and notifications made from it keep their text."""
+    with transaction():
+        template = _owned(user_id, template_id, lock=True)
+        template.deleted_at = utcnow()
+
+
+def list_versions(user_id: int, template_id: int) -> list[dict[str, Any]]:
+    with transaction():
+        _owned(user_id, template_id)
+        versions = db.session.scalars(
+            select(TemplateVersion)
+            .where(TemplateVersion.template_id == template_id)
+            .order_by(TemplateVersion.version.desc())
+        )
+        return [version_body(version) for version in versions]
+
+
+def get_version(user_id: int, template_id: int, number: int) -> dict[str, Any]:
+    with transaction():
+        _owned(user_id, template_id)
+        version = db.session.scalars(
+            select(TemplateVersion).where(
+                TemplateVersion.template_id == template_id, TemplateVersion.version == number
+            )
+        ).first()
+        if version is None:
+            raise not_found(VERSION_NOT_FOUND)
+        return version_body(version)
+
+
+# --- rendering: preview and sends ------------------------------------------------
+
+_TEMPLATES = Template.__table__
+_VERSIONS = TemplateVersion.__table__
+
+
+def _version_to_render(owner, valid):
+    """The caller's live template and the asked version (its current one when the
+    parameter is null); the version columns are null when it has no such version."""
+    number = func.coalesce(bindparam("version", type_=Integer()), _TEMPLATES.c.version)
+    return (
+        select(_TEMPLATES.c.channel, _VERSIONS.c.version, _VERSIONS.c.title, _VERSIONS.c.content)
+        .select_from(
+            _TEMPLATES.outerjoin(
+                _VERSIONS,
+                and_(_VERSIONS.c.template_id == _TEMPLATES.c.id, _VERSIONS.c.version == number),
+            )
+        )
+        .where(
+            _TEMPLATES.c.id == bindparam("template_id"),
+            _TEMPLATES.c.user_id == owner,
+            _TEMPLATES.c.deleted_at.is_(None),
+            valid,
+        )
+    )
+
+
+VERSION_TO_RENDER = owned(_version_to_render, "templates.version_to_render")
+
+
+def render_version(
+    template_id: int,
+    version: int | None,
+    personalisation: dict,
+    *,
+    template_field: str,
+    version_field: str,
+    missing: Any,
+    unsubscribe_url: str | None = None,
+) -> tuple[RowMapping, rendering.Rendered]:
+    """Look up the caller's template version and render it: `(row, rendered)`.
+
+    `missing` is the error for a template that is not the caller's (or deleted):
+    a 404 for a preview, a 422 on `template_field` for a send. An unknown
+    version is a 422 on `version_field`; values that cannot make a message, a
+    422 on `personalisation`.
+    """
+    row = run(
+        VERSION_TO_RENDER,
+        {"template_id": template_id, "version": version},
+        lambda result: result.mappings().first(),
+    )
+    if row is None:
+        raise nothing_matched(missing)
+    if row["version"] is None:
+        raise unprocessable(version_field, f"The template has no version {version}.")
+    try:
+        rendered = rendering.render(
+            row["channel"],
+            row["title"],
+            row["content"],
+            personalisation,
+            rendering.service_values(unsubscribe_url),
+        )
+    except rendering.TemplateSyntaxError as error:  # a stored text no longer parses
+        raise unprocessable(template_field, f"The template cannot be rendered: {error}") from None
+    except rendering.RenderError as error:
+        raise unprocessable("personalisation", error.message) from None
+    return row, rendered
+
+
+def render_for_send(data: dict) -> dict[str, Any]:
+    """The fields a send with `template_id` stores: the rendered `title` and
+    `content`, the template's `channel`, and `template_id`/`template_version`."""
+    row, rendered = render_version(
+        data["template_id"],
+        data.get("template_version"),
+        data.get("personalisation") or {},
+        template_field="template_id",
+        version_field="template_version",
+        missing=unprocessable("template_id", "You have no template with this id."),
+    )
+    return {
+        "channel": row["channel"],
+        "title": rendered.title,
+        "content": rendered.content,
+        "template_id": data["template_id"],
+        "template_version": row["version"],
+    }
+
+
+def preview(template_id: int, data: dict) -> dict[str, Any]:
+    """What a send with these values would store, without sending."""
+    row, rendered = render_version(
+        template_id,
+        data.get("version"),
+        data["personalisation"],
+        template_field="template_id",
+        version_field="version",
+        missing=not_found(NOT_FOUND),
+    )
+    return {
+        "channel": row["channel"],
+        "version": row["version"],
+        "title": rendered.title,
+        "content": rendered.content,
+        "details": details(row["channel"], rendered),
+    }
+
+
+def details(channel: str, rendered: rendering.Rendered) -> dict[str, Any]:
+    """What the delivery service would report: sms encoding and segments, push size."""
+    if channel == channels.SMS:
+        encoding, segments = channels.sms_segments(rendered.content)
+        return {"encoding": encoding, "segments": segments}
+    if channel == channels.PUSH:
+        return {"payload_bytes": channels.push_payload_size(rendered.title, rendered.content)}
+    return {}
