@@ -6,7 +6,7 @@ Every statement runs on the caller's behalf through `notifier.auth.ownership`
 `idempotency` (the Idempotency-Key store). This module holds the rules between
 them: channel checks, merging an edit, the idempotent-create retry loop. A send
 with `template_id` gets its channel, title and content from
-`notifier.templates.service.render_for_send` (the one renderer), then follows
+`notifier.templates.messages.render_for_send` (the one renderer), then follows
 the same path as any other.
 """
 
@@ -25,7 +25,7 @@ from notifier.notifications.idempotency import purge_idempotency_keys
 from notifier.notifications.lifecycle import requests as transitions
 from notifier.notifications.models import EDITABLE_STATUSES
 from notifier.notifications.schemas import notification_body
-from notifier.templates.service import render_for_send
+from notifier.templates.messages import render_for_send
 
 __all__ = [
     "create_notification",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from notifier.auth.principal import auth_required, current_principal
-from notifier.templates import service
+from notifier.templates import messages, service
 from notifier.templates.schemas import (
     PreviewResultSchema,
     PreviewSchema,
@@ -134,4 +134,4 @@ class Preview(MethodView):
         The answer is exactly what a send would store, with the delivery
         details: `encoding` and `segments` for sms, `payload_bytes` for push.
         """
-        return service.preview(template_id, data)
+        return messages.preview(template_id, data)
