@@ -60,7 +60,7 @@ def create_notification(data: dict, idempotency_key: str | None = None) -> tuple
     fields = {**data, **render_for_send(data)} if "template_id" in data else data
     target = _check_channel_rules(fields)
     if idempotency_key is None:
-        return notification_body(_inserted(transitions.insert_pending(fields, target))), False
+        return notification_body(_insert(data, fields, target)), False
 
     digest = idempotency.request_hash(data)
     for _ in range(3):
@@ -70,7 +70,7 @@ def create_notification(data: dict, idempotency_key: str | None = None) -> tuple
         try:
             with transaction():
                 connection = db.session.connection()
-                row = _inserted(transitions.insert_pending(fields, target, connection))
+                row = _insert(data, fields, target, connection)
                 body = notification_body(row)
                 idempotency.store(idempotency_key, digest, body, connection)
         except IntegrityError:
@@ -80,7 +80,22 @@ def create_notification(data: dict, idempotency_key: str | None = None) -> tuple
     raise conflict("A request with this Idempotency-Key is in progress.", {"Retry-After": "1"})
 
 
-def _inserted(row: RowMapping | None) -> RowMapping:
+def _insert(data: dict, fields: dict, target: str, connection=None) -> RowMapping:
+    """Insert the pending row; its row, or 401 when the credential is gone.
+
+    A send from a template also inserts nothing when the template text this
+    process remembered is stale (edited or deleted since): it is then rendered
+    again from the database (422 there if the template is gone) and inserted once
+    more. The channel is fixed, so the checked target stays valid.
+    """
+    row = transitions.insert_pending(fields, target, connection)
+    if row is None and "template_id" in data:
+        fields = {**data, **render_for_send(data, fresh=True)}
+        row = transitions.insert_pending(fields, target, connection)
+        if row is None:
+            raise nothing_matched(
+                conflict("The template changed while it was being sent; try again.")
+            )
     if row is None:  # the insert's only condition is the caller's validity
         raise nothing_matched(RuntimeError("the insert matched nothing for a valid caller"))
     return row

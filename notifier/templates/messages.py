@@ -1,23 +1,27 @@
 """The messages a template makes: preview, and the text of a send.
 
-Preview and sends go through `render_version()`: the same lookup (one statement
-through `notifier.auth.ownership`, so it carries the caller's ownership and
-validity check) and the same renderer (`rendering.render`), so a preview
-answers exactly what a send would store. Batches are to call it too.
+Preview and sends render with `_render()` (the one renderer, `rendering.render`)
+the text `_lookup()` reads (one statement through `notifier.auth.ownership`, so
+it carries the caller's ownership and validity check), so a preview answers
+exactly what a send would store. A send may take the text from `texts` (the
+versions this process remembers) and checks in its INSERT that the template is
+still live at that version. Batches are to call `render_for_send` too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, RowMapping, and_, bindparam, func, select
+from sqlalchemy import Integer, and_, bindparam, func, select
 
 from notifier import channels
 from notifier.auth.ownership import nothing_matched, owned, run
+from notifier.auth.principal import current_principal
 from notifier.errors import not_found, unprocessable
-from notifier.templates import rendering
+from notifier.templates import rendering, texts
 from notifier.templates.models import Template, TemplateVersion
 from notifier.templates.service import NOT_FOUND
+from notifier.templates.texts import Text
 
 _TEMPLATES = Template.__table__
 _VERSIONS = TemplateVersion.__table__
@@ -47,22 +51,12 @@ def _version_to_render(owner, valid):
 VERSION_TO_RENDER = owned(_version_to_render, "templates.version_to_render")
 
 
-def render_version(
-    template_id: int,
-    version: int | None,
-    personalisation: dict,
-    *,
-    template_field: str,
-    version_field: str,
-    missing: Any,
-    unsubscribe_url: str | None = None,
-) -> tuple[RowMapping, rendering.Rendered]:
-    """Look up the caller's template version and render it: `(row, rendered)`.
+def _lookup(template_id: int, version: int | None, *, missing, version_field: str) -> Text:
+    """The caller's live template at `version` (None: its current one).
 
     `missing` is the error for a template that is not the caller's (or deleted):
-    a 404 for a preview, a 422 on `template_field` for a send. An unknown
-    version is a 422 on `version_field`; values that cannot make a message, a
-    422 on `personalisation`.
+    a 404 for a preview, a 422 on `template_id` for a send; 401 instead when the
+    credential is no longer valid. An unknown version is a 422 on `version_field`.
     """
     row = run(
         VERSION_TO_RENDER,
@@ -73,57 +67,67 @@ def render_version(
         raise nothing_matched(missing)
     if row["version"] is None:
         raise unprocessable(version_field, f"The template has no version {version}.")
+    return Text(row["channel"], row["version"], row["title"], row["content"])
+
+
+def _render(
+    text: Text, personalisation: dict, unsubscribe_url: str | None = None
+) -> rendering.Rendered:
+    """The one renderer, its errors as 422s (values: on `personalisation`)."""
     try:
-        rendered = rendering.render(
-            row["channel"],
-            row["title"],
-            row["content"],
+        return rendering.render(
+            text.channel,
+            text.title,
+            text.content,
             personalisation,
             rendering.service_values(unsubscribe_url),
         )
     except rendering.TemplateSyntaxError as error:  # a stored text no longer parses
-        raise unprocessable(template_field, f"The template cannot be rendered: {error}") from None
+        raise unprocessable("template_id", f"The template cannot be rendered: {error}") from None
     except rendering.RenderError as error:
         raise unprocessable("personalisation", error.message) from None
-    return row, rendered
 
 
-def render_for_send(data: dict) -> dict[str, Any]:
+def render_for_send(data: dict, *, fresh: bool = False) -> dict[str, Any]:
     """The fields a send with `template_id` stores: the rendered `title` and
-    `content`, the template's `channel`, and `template_id`/`template_version`."""
-    row, rendered = render_version(
-        data["template_id"],
-        data.get("template_version"),
-        data.get("personalisation") or {},
-        template_field="template_id",
-        version_field="template_version",
-        missing=unprocessable("template_id", "You have no template with this id."),
-    )
+    `content`, the template's `channel`, `template_id` and `template_version`,
+    and under `template_check` the parameters of `texts.still_usable`, which the
+    INSERT must hold (see `texts`). `fresh`: read the template from the database
+    even if this process remembers its text (the insert found it stale)."""
+    user_id = current_principal().user_id
+    template_id, pinned = data["template_id"], data.get("template_version")
+    text = None if fresh else texts.remembered(user_id, template_id, pinned)
+    if text is None:
+        text = _lookup(
+            template_id,
+            pinned,
+            missing=unprocessable("template_id", "You have no template with this id."),
+            version_field="template_version",
+        )
+        texts.remember(user_id, template_id, text, current=pinned is None)
+    rendered = _render(text, data.get("personalisation") or {})
     return {
-        "channel": row["channel"],
+        "channel": text.channel,
         "title": rendered.title,
         "content": rendered.content,
-        "template_id": data["template_id"],
-        "template_version": row["version"],
+        "template_id": template_id,
+        "template_version": text.version,
+        "template_check": texts.usable_params(template_id, text.version, pinned is not None),
     }
 
 
 def preview(template_id: int, data: dict) -> dict[str, Any]:
     """What a send with these values would store, without sending."""
-    row, rendered = render_version(
-        template_id,
-        data.get("version"),
-        data["personalisation"],
-        template_field="template_id",
-        version_field="version",
-        missing=not_found(NOT_FOUND),
+    text = _lookup(
+        template_id, data.get("version"), missing=not_found(NOT_FOUND), version_field="version"
     )
+    rendered = _render(text, data["personalisation"])
     return {
-        "channel": row["channel"],
-        "version": row["version"],
+        "channel": text.channel,
+        "version": text.version,
         "title": rendered.title,
         "content": rendered.content,
-        "details": details(row["channel"], rendered),
+        "details": details(text.channel, rendered),
     }
 
 

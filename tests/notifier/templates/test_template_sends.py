@@ -260,3 +260,30 @@ def test_preview_sms_details_count_ucs2_segments(api, make_template):
         json={"personalisation": {"text": "é€ü" + "ж" * 70}},
     ).get_json()
     assert preview["details"] == {"encoding": "UCS-2", "segments": 2}
+
+
+def test_a_send_after_an_edit_uses_the_new_version_every_time(api, template):
+    path = f"/templates/{template['id']}"
+    first = send(api, template_id=template["id"], personalisation=VALUES).get_json()
+    api.patch(path, 200, json={"title": "Second {{ order }}"})
+    second = send(api, template_id=template["id"], personalisation=VALUES).get_json()
+    api.patch(path, 200, json={"title": "Third {{ order }}"})
+    third = send(api, template_id=template["id"], personalisation=VALUES).get_json()
+    pinned = send(
+        api, template_id=template["id"], template_version=2, personalisation=VALUES
+    ).get_json()
+    assert [n["title"] for n in (first, second, third, pinned)] == [
+        "Order 42 shipped",
+        "Second 42",
+        "Third 42",
+        "Second 42",
+    ]
+    assert [n["template_version"] for n in (first, second, third, pinned)] == [1, 2, 3, 2]
+    api.delete(path, 204)
+    send(api, 422, template_id=template["id"], template_version=2, personalisation=VALUES)
+
+
+def test_a_logged_out_token_cannot_send_a_template_it_sent_before(api, template):
+    send(api, template_id=template["id"], personalisation=VALUES)
+    api.post("/auth/logout", 204)
+    send(api, 401, template_id=template["id"], personalisation=VALUES)
