@@ -43,6 +43,8 @@ def test_upgrade_and_downgrade_keep_keys_and_their_notifications(tmp_path):
     notification = "SELECT api_key_id, template_id, template_version, reference FROM notifications"
     assert _query(database, notification) == [(1, None, None, None)]
     assert _query(database, "PRAGMA foreign_key_check") == []
+    schema = "SELECT sql FROM sqlite_master WHERE name IN ('api_keys', 'templates')"
+    assert all("AUTOINCREMENT" in sql for (sql,) in _query(database, schema))
     with sqlite3.connect(database) as connection:
         connection.executescript(WITH_TEMPLATES)
     counts = "SELECT * FROM notification_counts"

@@ -43,7 +43,9 @@ def _scope_check(highest: int) -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     if not postgres:
         _sqlite_foreign_keys(False)
-    with op.batch_alter_table("api_keys") as batch:
+    # The copy is made AUTOINCREMENT: a key's id is never given twice (SQLite would
+    # otherwise reuse the highest id after a delete), whatever the copy before it had.
+    with op.batch_alter_table("api_keys", table_kwargs={"sqlite_autoincrement": True}) as batch:
         batch.drop_constraint(op.f("ck_api_keys_scope_mask"), type_="check")
         batch.create_check_constraint(
             op.f("ck_api_keys_scope_mask"), sa.text(f"scope_mask BETWEEN 1 AND {highest}")
