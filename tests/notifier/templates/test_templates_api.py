@@ -150,6 +150,8 @@ def test_every_version_stays_readable_newest_first(api, template):
     assert api.get(f"{path}/versions/2").get_json()["title"] == "Second {{ a }}"
     api.get(f"{path}/versions/4", 404)
     api.get(f"{path}/versions/0", 404)
+    api.get(f"{path}/versions/{2**40}", 404)
+    api.get(f"{path}/versions/{2**63 - 1}", 404)
 
 
 def test_the_channel_is_fixed_at_creation(api, template):
