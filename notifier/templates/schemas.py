@@ -126,8 +126,6 @@ class TemplateVersionSchema(BaseSchema):
 
 
 PERSONALISATION = {
-    "keys": fields.String(),
-    "values": fields.Raw(allow_none=True),
     "metadata": {
         "description": "The value of each placeholder: a string or a number. "
         "Keys no placeholder uses are ignored."
