@@ -22,6 +22,7 @@ from bench.scenario import (
     rps_vs_scenario,
     twin,
 )
+from bench.template_scenarios import CREATE_TEMPLATE
 from bench.wrk import WrkSpec
 
 LIST_SMALL = 100
@@ -263,6 +264,7 @@ SCENARIO_LIST: tuple[Scenario, ...] = (
     PATCH,
     CREATE,
     CREATE_KEY,
+    CREATE_TEMPLATE,
     LOGIN,
 )
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in SCENARIO_LIST}

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, ValidationError
 
 from config import config_from_env
-from notifier import auth, health, notifications, ratelimit, users, webhooks
+from notifier import auth, health, notifications, ratelimit, templates, users, webhooks
 from notifier.api_keys import routes as api_keys
 from notifier.auth import models as _auth_models  # noqa: F401
 from notifier.cli import register_commands
@@ -22,6 +22,7 @@ from notifier.migrate import register_migrations
 from notifier.notifications import models as _notification_models  # noqa: F401
 from notifier.observability.hooks import register_observability
 from notifier.openapi import Api
+from notifier.templates import models as _template_models  # noqa: F401
 from notifier.users import models as _user_models  # noqa: F401
 from notifier.web import ErrorShapeApi, register_body_limit, register_docs_assets
 from notifier.webhooks import models as _webhook_models  # noqa: F401
@@ -126,13 +127,14 @@ def register_extensions(app: Flask) -> ErrorShapeApi:
             "scheme": "bearer",
             "bearerFormat": "JWT or API key",
             "description": "An access token from POST /auth/login, or an API key "
-            "(ntf_live_... or ntf_test_...) from POST /api-keys: /notifications routes only.",
+            "(ntf_live_... or ntf_test_...) from POST /api-keys: /notifications routes, and "
+            "reading templates with the templates:read scope.",
         },
     )
     return api
 
 
 def register_blueprints(api: ErrorShapeApi) -> None:
-    blueprints = (health, users, auth, notifications, api_keys, webhooks)
+    blueprints = (health, users, auth, notifications, templates, api_keys, webhooks)
     for blueprint in (module.blp for module in blueprints):
         api.register_blueprint(blueprint)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from notifier.errors import unauthorized, unprocessable
@@ -61,9 +61,12 @@ _LOCK_USER = (
 )
 
 
-def ensure_room(cap: Cap, user_id: int, owner: InstrumentedAttribute[int]) -> None:
+def ensure_room(
+    cap: Cap, user_id: int, owner: InstrumentedAttribute[int], *counted: ColumnElement[bool]
+) -> None:
     """422 (`cap.field`, `cap.message`) if the user already has `cap.limit` rows
-    whose `owner` column (e.g. `ApiKey.user_id`) is `user_id`.
+    whose `owner` column (e.g. `ApiKey.user_id`) is `user_id` (and that match
+    `counted`, e.g. only templates not deleted).
 
     Call it inside the caller's `transaction()`, before the INSERT, and insert in
     the same transaction: the user's lock is held until that commits. Two
@@ -72,6 +75,6 @@ def ensure_room(cap: Cap, user_id: int, owner: InstrumentedAttribute[int]) -> No
     """
     if db.session.execute(_LOCK_USER, {"cap_user_id": user_id}).rowcount != 1:
         raise unauthorized(GONE)
-    count = db.session.scalar(select(func.count()).where(owner == user_id))
+    count = db.session.scalar(select(func.count()).where(owner == user_id, *counted))
     if count >= cap.limit:
         raise unprocessable(cap.field, cap.message)

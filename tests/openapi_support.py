@@ -64,13 +64,14 @@ def branches_spelled_out(schema: dict) -> dict:
     when a property has a pattern in both; a phone number or a device token then
     almost never comes out. Each branch's rule replaces the base's for that
     property, which is sound only if it implies it: the caller checks every
-    drawn body against the document's schema as it is.
+    drawn body against the document's schema as it is. Rules after the first
+    (the create's message-or-template forms) stay with every branch.
     """
     rules = schema.get("allOf")
     if not rules:
         return schema
     base = {key: value for key, value in schema.items() if key != "allOf"}
-    [rule] = rules
+    rule, *others = rules
     return {
         "anyOf": [
             {
@@ -79,6 +80,7 @@ def branches_spelled_out(schema: dict) -> dict:
                     name: {**prop, **branch["properties"].get(name, {})}
                     for name, prop in base["properties"].items()
                 },
+                **({"allOf": others} if others else {}),
             }
             for branch in rule["anyOf"]
         ]

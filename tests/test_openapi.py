@@ -82,8 +82,10 @@ ROW_ANSWERS = {
     "Webhook": "webhooks",
     "WebhookWithSecret": "webhooks",
     "Delivery": "webhook_deliveries",
+    "Template": "templates",
+    "TemplateVersion": "template_versions",
 }
-OTHER_ANSWERS = {"Status", "Tokens", "AccessToken", "Index"}
+OTHER_ANSWERS = {"Status", "Tokens", "AccessToken", "Index", "PreviewResult"}
 # Fields whose values come from a closed list, wherever an answer has them.
 ENUM_FIELDS = {"status", "channel", "outcome", "mode", "event_type", "events", "scopes"}
 

@@ -26,7 +26,7 @@ def api_keys_group() -> None:
     "scopes",
     multiple=True,
     type=click.Choice(SCOPES),
-    help="Repeat for several; default: every scope.",
+    help="Repeat for several; default: the three notifications: scopes.",
 )
 @click.option("--test", is_flag=True, help="A test key: its notifications are sandboxed.")
 def create_command(email: str, name: str, scopes: tuple[str, ...], test: bool) -> None:

@@ -51,7 +51,9 @@ _MEMO_SIZE = 2048
 
 INVALID = "The API key is not valid (unknown, deleted or malformed)."
 EXPIRED = "The API key has expired."
-NOT_HERE = "API keys work on the /notifications routes only; use an access token here."
+NOT_HERE = (
+    "API keys work on the /notifications routes and template reads only; use an access token here."
+)
 MISSING_SCOPE = "This API key does not have the {scope} scope."
 
 

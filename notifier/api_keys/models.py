@@ -21,8 +21,11 @@ SCOPE_BITS = {
     "notifications:send": 1,
     "notifications:read": 2,
     "notifications:write": 4,
+    "templates:read": 8,
 }
 SCOPES = tuple(SCOPE_BITS)
+# A key made without `scopes` gets these; the others are opt-in.
+DEFAULT_SCOPES = ("notifications:send", "notifications:read", "notifications:write")
 ALL_SCOPES_MASK = sum(SCOPE_BITS.values())
 
 

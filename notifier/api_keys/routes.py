@@ -36,8 +36,10 @@ class ApiKeys(MethodView):
     def post(self, data):
         """Create an API key; the `key` is shown in this answer only
 
-        Use it as `Authorization: Bearer <key>` on the /notifications routes.
-        At most 20 keys per user. `scopes` defaults to every scope; a `test`
+        Use it as `Authorization: Bearer <key>` on the /notifications routes
+        (and, with the opt-in `templates:read` scope, to read and preview templates).
+        At most 20 keys per user. `scopes` defaults to the three `notifications:`
+        scopes; a `test`
         key makes sandbox notifications, delivered by the simulator only.
         """
         body = service.create_key(

@@ -24,7 +24,10 @@ class ApiKeyCreateSchema(BaseSchema):
     scopes = fields.List(
         fields.String(validate=validate.OneOf(SCOPES)),
         validate=validate.Length(min=1, error="Choose at least one scope."),
-        metadata={"description": "Default: every scope"},
+        metadata={
+            "description": "Default: the notifications:send, :read and :write scopes; "
+            "templates:read (read and preview templates) is opt-in"
+        },
     )
     mode = fields.String(
         load_default="live",

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from notifier import caps
 from notifier.api_keys.credentials import PREFIX_CHARS, key_hash, new_key
-from notifier.api_keys.models import SCOPES, ApiKey, scope_mask, scopes_of
+from notifier.api_keys.models import DEFAULT_SCOPES, ApiKey, scope_mask, scopes_of
 from notifier.database import transaction, utcnow
 from notifier.errors import not_found
 from notifier.extensions import db
@@ -60,7 +60,7 @@ def create_key(
             prefix=key[:PREFIX_CHARS],
             key_hash=key_hash(key),
             mode=mode,
-            scope_mask=scope_mask(SCOPES if scopes is None else scopes),
+            scope_mask=scope_mask(DEFAULT_SCOPES if scopes is None else scopes),
             created_at=utcnow(),
             expires_at=expires_at,
         )

@@ -40,7 +40,11 @@ def request_hash(data: dict) -> str:
     if current_principal().sandbox:
         # Not a body field name (the schema refuses unknown fields): no collision.
         canonical = {"": "sandbox", **canonical}
-    encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
+    # surrogatepass: a lone surrogate in a value no field reads (an unused
+    # personalisation key) must not make the digest fail.
+    encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode(
+        "utf-8", "surrogatepass"
+    )
     return hashlib.sha256(encoded).hexdigest()
 
 

@@ -53,6 +53,25 @@ class Notification(db.Model):
             postgresql_where=text("sandbox"),
             sqlite_where=text("sandbox"),
         ),
+        # The list's template_id and reference filters: only rows that have one are indexed.
+        Index(
+            "ix_notifications_user_template_created",
+            "user_id",
+            "template_id",
+            "created_at",
+            "id",
+            postgresql_where=text("template_id IS NOT NULL"),
+            sqlite_where=text("template_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_notifications_user_reference_created",
+            "user_id",
+            "reference",
+            "created_at",
+            "id",
+            postgresql_where=text("reference IS NOT NULL"),
+            sqlite_where=text("reference IS NOT NULL"),
+        ),
         # Deleting a key sets its notifications' api_key_id to NULL: found here, not by a scan.
         Index(
             "ix_notifications_api_key",
@@ -97,6 +116,13 @@ class Notification(db.Model):
     api_key_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("api_keys.id", ondelete="SET NULL")
     )
+    # The template and version its text was rendered from (NULL when sent without one).
+    # No foreign key: a template is never deleted while its user exists (it is only
+    # marked deleted), and a key would lock the template's row on every send.
+    template_id: Mapped[int | None] = mapped_column(BigId)
+    template_version: Mapped[int | None] = mapped_column(Integer)
+    # The caller's own id for it, not unique.
+    reference: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

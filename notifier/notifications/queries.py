@@ -44,7 +44,11 @@ def owned_row(notification_id: int) -> RowMapping:
 
 # --- the list -------------------------------------------------------------------------
 
-FILTERS = ("status", "channel", "sandbox")
+FILTERS = ("status", "channel", "sandbox", "template_id", "reference")
+# The dimensions of the counters table: a list filtered by these only takes its
+# total from there; a `template_id` or `reference` filter counts the matching rows
+# (through their partial indexes).
+COUNTED = frozenset({"status", "channel", "sandbox"})
 _BODY_COLUMNS = [_TABLE.c[name] for name in BODY_FIELDS]
 
 
@@ -52,15 +56,18 @@ def _list_statements(filters: tuple[str, ...], first_page: bool):
     """The page, each row with the total, and the total alone (for an empty page).
 
     The total is an uncorrelated subquery of the counters table (kept by
-    triggers, O(1); it counts per sandbox too, so every filter has its total),
-    which PostgreSQL runs once per statement; docs/operations/performance.md
-    has the measurements behind this shape. Past the first
-    page, the page only reads the index when its offset is below the total, so a
-    huge `page` costs nothing.
+    triggers, O(1); it counts per sandbox too, so every filter it has a
+    dimension for has its total), which PostgreSQL runs once per statement;
+    docs/operations/performance.md has the measurements behind this shape. Past
+    the first page, the page only reads the index when its offset is below the
+    total, so a huge `page` costs nothing.
     """
     counts = NotificationCount.__table__
 
     def total(owner):
+        if not COUNTED.issuperset(filters):
+            where = [_TABLE.c.user_id == owner, *(_TABLE.c[n] == bindparam(n) for n in filters)]
+            return select(func.count()).select_from(_TABLE).where(*where).scalar_subquery()
         where = [counts.c.user_id == owner, *(counts.c[n] == bindparam(n) for n in filters)]
         return select(func.coalesce(func.sum(counts.c.total), 0)).where(*where).scalar_subquery()
 
@@ -83,13 +90,24 @@ def _list_statements(filters: tuple[str, ...], first_page: bool):
     return owned(page, f"{name}.page"), owned(count, f"{name}.count")
 
 
-# Every subset of FILTERS, in FILTERS' order (the key list_page looks up).
+# The statements of every subset of the counted filters, in FILTERS' order (the key
+# list_page looks up), built at import. Those with `template_id` or `reference` (24
+# more subsets, both credential kinds) are built on first use: each costs memory in
+# every worker, and most workers never see most of them.
 _LIST = {
     (filters, first_page): _list_statements(filters, first_page)
-    for size in range(len(FILTERS) + 1)
-    for filters in combinations(FILTERS, size)
+    for size in range(len(COUNTED) + 1)
+    for filters in combinations([name for name in FILTERS if name in COUNTED], size)
     for first_page in (True, False)
 }
+
+
+def _statements(filters: tuple[str, ...], first_page: bool):
+    statements = _LIST.get((filters, first_page))
+    if statements is None:
+        # setdefault: two threads building it at once keep one.
+        statements = _LIST.setdefault((filters, first_page), _list_statements(filters, first_page))
+    return statements
 
 
 def list_page(filters: dict, page: int, page_size: int) -> tuple[list[dict], int]:
@@ -98,7 +116,7 @@ def list_page(filters: dict, page: int, page_size: int) -> tuple[list[dict], int
     One statement; a second one only when the page is empty, for the total.
     """
     used = tuple(name for name in FILTERS if name in filters)
-    page_query, count_query = _LIST[used, page == 1]
+    page_query, count_query = _statements(used, page == 1)
     params = {name: filters[name] for name in used}
     # Clamped into a 64-bit integer: any offset that large is past the total.
     params |= {"offset": min((page - 1) * page_size, 2**62), "limit": page_size}

@@ -18,6 +18,7 @@ from notifier.notifications.schemas import (
     NotificationPatchSchema,
     NotificationQuerySchema,
     NotificationSchema,
+    NotificationSendSchema,
 )
 from notifier.openapi import CONFLICT
 from notifier.web import Blueprint
@@ -38,7 +39,8 @@ class Notifications(MethodView):
     def get(self, filters, pagination_parameters):
         """List your notifications, newest first
 
-        Filter by `status`, `channel` and `sandbox`; page with `page` and `page_size` (at most 100).
+        Filter by `status`, `channel`, `sandbox`, `template_id` and `reference`;
+        page with `page` and `page_size` (at most 100).
         The `X-Pagination` header holds the totals.
         """
         items, total = service.list_notifications(
@@ -52,12 +54,15 @@ class Notifications(MethodView):
 
     @auth_required(checked_in_statement=True, scope=SEND)
     @blp.arguments(IdempotencyHeaderSchema(), location="headers")
-    @blp.arguments(NotificationCreateSchema())
+    @blp.arguments(NotificationSendSchema())
     @blp.response(201, NotificationSchema)
     @blp.alt_response(409, response=CONFLICT)
     def post(self, headers, data):
         """Create a notification; it is delivered asynchronously
 
+        Give `title`, `content` and `channel`, or a `template_id` and the
+        `personalisation` values of its placeholders (the template gives the
+        channel; the stored text is the rendered one).
         Send an `Idempotency-Key` header to make retries safe: the same key
         answers the first result, with `Idempotent-Replayed: true`.
         """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from notifier import channels
 from notifier.notifications.lifecycle import OUTCOMES, Status
@@ -44,6 +44,37 @@ PER_CHANNEL = {
         }
     ]
 }
+REFERENCE = {
+    "allow_none": True,
+    "validate": validate.Length(min=1, max=255),
+    "metadata": {"description": "Your own id for it (1-255 characters, not unique); null: none"},
+}
+MESSAGE_FIELDS = ("title", "content", "channel")
+TEMPLATE_FIELDS = ("template_id", "template_version", "personalisation")
+
+
+def _none_of(names) -> dict:
+    return {"not": {"anyOf": [{"required": [name]} for name in names]}}
+
+
+# POST takes a message written out or a template, never both (see _message_or_template).
+SEND_FORMS = {
+    "allOf": [
+        *PER_CHANNEL["allOf"],
+        {
+            "oneOf": [
+                {"required": list(MESSAGE_FIELDS), **_none_of(TEMPLATE_FIELDS)},
+                {"required": ["template_id"], **_none_of(MESSAGE_FIELDS)},
+            ]
+        },
+    ]
+}
+MAX_ID = 2**63 - 1
+TEMPLATE_ID = {
+    "strict": True,
+    "validate": validate.Range(min=1, max=MAX_ID),
+    "metadata": {"description": "Send this template: channel, title and content come from it"},
+}
 
 
 class NotificationCreateSchema(BaseSchema):
@@ -59,6 +90,57 @@ class NotificationCreateSchema(BaseSchema):
         allow_none=True,
         metadata={"description": "Not delivered before this time; null or past: now"},
     )
+    reference = Text(**REFERENCE)
+
+
+class NotificationSendSchema(BaseSchema):
+    """The body of POST: a message written out, or a template and its values."""
+
+    OPENAPI = SEND_FORMS
+
+    title = Text(**TITLE)
+    content = Text(**CONTENT)
+    channel = fields.String(**CHANNEL)
+    target = Text(required=True, trim=True, **TARGET)
+    scheduled_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "Not delivered before this time; null or past: now"},
+    )
+    reference = Text(**REFERENCE)
+    template_id = fields.Integer(**TEMPLATE_ID)
+    template_version = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "With template_id; default: its current version"},
+    )
+    # No key or value fields: JSON keys are strings, and the renderer checks the
+    # values it uses (unused ones are ignored); per-item fields cost on every send.
+    personalisation = fields.Dict(
+        metadata={
+            "description": "With template_id: the value of each {{ name }} placeholder, "
+            "a string or a number; keys no placeholder uses are ignored"
+        },
+    )
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _message_or_template(self, data: dict, original, **kwargs) -> None:
+        """Either `title`, `content` and `channel`, or `template_id`: every field
+        at fault is named at once."""
+        given = original if isinstance(original, dict) else {}
+        errors = {}
+        if "template_id" in given:
+            for name in ("title", "content", "channel"):
+                if name in given:
+                    errors[name] = ["Not allowed with template_id: the template gives it."]
+        else:
+            for name in ("title", "content", "channel"):
+                if name not in given:
+                    errors[name] = ["Missing data for required field."]
+            for name in ("template_version", "personalisation"):
+                if name in given:
+                    errors[name] = ["Only with template_id."]
+        if errors:
+            raise ValidationError(errors)
 
 
 class NotificationPatchSchema(BaseSchema):
@@ -71,6 +153,7 @@ class NotificationPatchSchema(BaseSchema):
     channel = fields.String(**CHANNEL)
     target = Text(trim=True, **TARGET)
     scheduled_at = UTCDateTime(allow_none=True)
+    reference = Text(**REFERENCE)
 
 
 class IdempotencyHeaderSchema(QuerySchema):
@@ -95,6 +178,14 @@ class NotificationQuerySchema(QuerySchema):
         falsy={"false"},
         metadata={"description": "true: only notifications made with a test API key"},
     )
+    template_id = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "Only notifications sent from this template"},
+    )
+    reference = Text(
+        validate=validate.Length(min=1, max=255),
+        metadata={"description": "Only notifications with exactly this reference"},
+    )
 
 
 class NotificationSchema(BaseSchema):
@@ -117,6 +208,19 @@ class NotificationSchema(BaseSchema):
         dump_only=True,
         allow_none=True,
         metadata={"description": "The API key that created it, or null"},
+    )
+    template_id = fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The template it was sent from, or null"},
+    )
+    template_version = fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The template's version it was rendered from, or null"},
+    )
+    reference = fields.String(
+        dump_only=True, allow_none=True, metadata={"description": "Your own id, or null"}
     )
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)

@@ -4,7 +4,10 @@ Every statement runs on the caller's behalf through `notifier.auth.ownership`
 (the caller's rows only, while the credential is valid); the statements live in
 `queries` (reads), `lifecycle.requests` (create, re-queue on edit, delete) and
 `idempotency` (the Idempotency-Key store). This module holds the rules between
-them: channel checks, merging an edit, the idempotent-create retry loop.
+them: channel checks, merging an edit, the idempotent-create retry loop. A send
+with `template_id` gets its channel, title and content from
+`notifier.templates.messages.render_for_send` (the one renderer), then follows
+the same path as any other.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from notifier.notifications.idempotency import purge_idempotency_keys
 from notifier.notifications.lifecycle import requests as transitions
 from notifier.notifications.models import EDITABLE_STATUSES
 from notifier.notifications.schemas import notification_body
+from notifier.templates.messages import render_for_send
 
 __all__ = [
     "create_notification",
@@ -53,9 +57,10 @@ def create_notification(data: dict, idempotency_key: str | None = None) -> tuple
     beside the notification in the same transaction; a repeat (or the loser of a
     race on the unique (user, key) index) answers that stored body.
     """
-    target = _check_channel_rules(data)
+    fields = {**data, **render_for_send(data)} if "template_id" in data else data
+    target = _check_channel_rules(fields)
     if idempotency_key is None:
-        return notification_body(_inserted(transitions.insert_pending(data, target))), False
+        return notification_body(_insert(data, fields, target)), False
 
     digest = idempotency.request_hash(data)
     for _ in range(3):
@@ -65,7 +70,7 @@ def create_notification(data: dict, idempotency_key: str | None = None) -> tuple
         try:
             with transaction():
                 connection = db.session.connection()
-                row = _inserted(transitions.insert_pending(data, target, connection))
+                row = _insert(data, fields, target, connection)
                 body = notification_body(row)
                 idempotency.store(idempotency_key, digest, body, connection)
         except IntegrityError:
@@ -75,7 +80,22 @@ def create_notification(data: dict, idempotency_key: str | None = None) -> tuple
     raise conflict("A request with this Idempotency-Key is in progress.", {"Retry-After": "1"})
 
 
-def _inserted(row: RowMapping | None) -> RowMapping:
+def _insert(data: dict, fields: dict, target: str, connection=None) -> RowMapping:
+    """Insert the pending row; its row, or 401 when the credential is gone.
+
+    A send from a template also inserts nothing when the template text this
+    process remembered is stale (edited or deleted since): it is then rendered
+    again from the database (422 there if the template is gone) and inserted once
+    more. The channel is fixed, so the checked target stays valid.
+    """
+    row = transitions.insert_pending(fields, target, connection)
+    if row is None and "template_id" in data:
+        fields = {**data, **render_for_send(data, fresh=True)}
+        row = transitions.insert_pending(fields, target, connection)
+        if row is None:
+            raise nothing_matched(
+                conflict("The template changed while it was being sent; try again.")
+            )
     if row is None:  # the insert's only condition is the caller's validity
         raise nothing_matched(RuntimeError("the insert matched nothing for a valid caller"))
     return row
@@ -99,6 +119,10 @@ def list_attempts(notification_id: int) -> list:
 def update_notification(notification_id: int, data: dict, *, replace: bool) -> dict:
     """PUT (`replace`) or PATCH: allowed while `pending` or `failed`, else 409.
 
+    A notification sent from a template is edited like any other: its stored
+    text changes, `template_id` and `template_version` keep saying where it
+    came from.
+
     The merged result is validated as a whole. The write is a compare-and-set on
     `version` and `status`: if the dispatcher claimed the row in between, the
     update matches nothing and the edit answers 409 instead of interleaving.
@@ -107,7 +131,7 @@ def update_notification(notification_id: int, data: dict, *, replace: bool) -> d
     current = queries.owned_row(notification_id)
     _ensure_editable(current["status"])
     if replace:
-        data = {"scheduled_at": None, **data}
+        data = {"scheduled_at": None, "reference": None, **data}
     elif not data:
         return notification_body(current)
 

@@ -22,9 +22,10 @@ from notifier.auth.principal import current_principal
 from notifier.database import utcnow
 from notifier.notifications.lifecycle import EDITABLE_STATUSES, Status
 from notifier.notifications.models import Notification
+from notifier.templates.texts import still_usable
 
 _TABLE = Notification.__table__
-EDITABLE_FIELDS = ("title", "content", "channel", "target", "scheduled_at")
+EDITABLE_FIELDS = ("title", "content", "channel", "target", "scheduled_at", "reference")
 
 
 def first_attempt_at(scheduled_at: datetime | None, now: datetime) -> datetime:
@@ -42,22 +43,28 @@ _NEW_ROW_COLUMNS = tuple(
 )
 
 
-def _insert_pending(owner, valid):
+def _insert_pending(from_template: bool):
     """INSERT ... SELECT: one statement, so it needs no transaction of its own, and
     it inserts nothing once the credential is revoked. Triggers (counters, the
-    dispatchers' NOTIFY) run inside it."""
-    values = select(
-        owner.label("user_id"),
-        *(bindparam(name, type_=_TABLE.c[name].type).label(name) for name in _NEW_ROW_COLUMNS),
-    ).where(valid)
-    return (
-        insert(_TABLE)
-        .from_select(list(values.selected_columns.keys()), values)
-        .returning(*_TABLE.c)
-    )
+    dispatchers' NOTIFY) run inside it. `from_template`: it also inserts nothing
+    unless the template the text was rendered from is still usable at that
+    version (`notifier.templates.texts.still_usable`), checked in the same statement."""
+
+    def build(owner, valid):
+        values = select(
+            owner.label("user_id"),
+            *(bindparam(name, type_=_TABLE.c[name].type).label(name) for name in _NEW_ROW_COLUMNS),
+        ).where(valid, *([still_usable(owner)] if from_template else []))
+        return (
+            insert(_TABLE)
+            .from_select(list(values.selected_columns.keys()), values)
+            .returning(*_TABLE.c)
+        )
+
+    return owned(build, f"insert_pending(from_template={from_template})")
 
 
-INSERT_PENDING = owned(_insert_pending, "insert_pending")
+INSERT_PENDING = {False: _insert_pending(False), True: _insert_pending(True)}
 
 
 def insert_pending(
@@ -65,7 +72,9 @@ def insert_pending(
 ) -> RowMapping | None:
     """Insert a `pending` notification of the caller (checked `fields`, normalised
     `target`); its row, or None if the caller's credential is no longer valid.
-    A test API key makes it a `sandbox` notification; the key is recorded."""
+    A test API key makes it a `sandbox` notification; the key is recorded, and
+    so is the template (id and version) the text was rendered from, if any:
+    then None too if that template is no longer usable at that version."""
     now = utcnow()
     principal = current_principal()
     values = {
@@ -81,10 +90,17 @@ def insert_pending(
         "delivery_key": uuid.uuid4().hex,
         "sandbox": principal.sandbox,
         "api_key_id": principal.api_key_id,
+        "template_id": fields.get("template_id"),
+        "template_version": fields.get("template_version"),
+        "reference": fields.get("reference"),
         "created_at": now,
         "updated_at": now,
     }
-    return run(INSERT_PENDING, values, lambda result: result.mappings().first(), connection)
+    check = fields.get("template_check")
+    if check is not None:
+        values |= check
+    statement = INSERT_PENDING[check is not None]
+    return run(statement, values, lambda result: result.mappings().first(), connection)
 
 
 # --- re-queue on edit: compare-and-set ----------------------------------------------

@@ -23,6 +23,22 @@ SCOPE_OF_METHOD = {
     "DELETE": "notifications:write",
 }
 OPERATOR_ROUTES = {("GET", "/metrics")}
+# Template routes a key with `templates:read` may call; template writes refuse keys.
+TEMPLATE_READS = {
+    ("GET", "/templates"),
+    ("GET", "/templates/<id:template_id>"),
+    ("GET", "/templates/<id:template_id>/versions"),
+    ("GET", "/templates/<id:template_id>/versions/<id:version>"),
+    ("POST", "/templates/<id:template_id>/preview"),
+}
+
+
+def expected_scope(method: str, rule: str) -> str | None:
+    if rule.startswith("/notifications"):
+        return SCOPE_OF_METHOD[method]
+    if (method, rule) in TEMPLATE_READS:
+        return "templates:read"
+    return None
 
 
 def _authenticated_routes(app):
@@ -41,7 +57,7 @@ def _misdeclared(app) -> list[str]:
     found = []
     for method, rule, requirement in _authenticated_routes(app):
         scope = (requirement or {}).get("scope")
-        expected = SCOPE_OF_METHOD[method] if rule.startswith("/notifications") else None
+        expected = expected_scope(method, rule)
         if requirement is None or scope != expected:
             found.append(f"{method} {rule}: scope {scope!r}, expected {expected!r}")
     return found
@@ -82,13 +98,13 @@ BODY = {"title": "T", "content": "C", "channel": "email", "target": "a@example.c
 def test_a_key_gets_403_on_every_route_that_is_not_a_notification_route(app, api, keyed):
     checked = 0
     for method, rule, _ in _authenticated_routes(app):
-        if rule.startswith("/notifications"):
+        if expected_scope(method, rule) is not None:
             continue
         response = keyed.request(method, _url(rule, 1), json={})
         assert response.status_code == 403, (method, rule, response.get_json())
         assert response.get_json()["message"].startswith("API keys work on the /notifications")
         checked += 1
-    assert checked >= 14  # /users/me, /auth/*, /api-keys*, /webhooks*
+    assert checked >= 18  # /users/me, /auth/*, /api-keys*, /webhooks*, template writes
     api.get("/users/me", 200)
 
 

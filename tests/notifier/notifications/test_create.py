@@ -20,6 +20,9 @@ FIELDS = {
     "provider_message_id",
     "sandbox",
     "api_key_id",
+    "template_id",
+    "template_version",
+    "reference",
     "created_at",
     "updated_at",
 }
