@@ -126,8 +126,11 @@ def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult
 class SmtpServer:
     """A real SMTP server on 127.0.0.1 (``security``: ``starttls``, ``ssl`` or ``none``)."""
 
-    def __init__(self, tmp: Path, *, security: str = "starttls", auth: bool = True) -> None:
+    def __init__(
+        self, tmp: Path, *, security: str = "starttls", auth: bool = True, smtputf8: bool = True
+    ) -> None:
         self.security = security
+        self.smtputf8 = smtputf8
         self.port = free_port()
         self.handler = _Handler()
         self.ca = trustme.CA()
@@ -142,7 +145,11 @@ class SmtpServer:
         return context
 
     def start(self) -> SmtpServer:
-        kwargs: dict[str, Any] = {"hostname": "127.0.0.1", "port": self.port}
+        kwargs: dict[str, Any] = {
+            "hostname": "127.0.0.1",
+            "port": self.port,
+            "enable_SMTPUTF8": self.smtputf8,
+        }
         if self.security == "starttls":
             kwargs |= {"tls_context": self._server_context(), "require_starttls": True}
         elif self.security == "ssl":
