@@ -1,7 +1,8 @@
 """Delivery service routes: ``POST /deliver``, ``GET /health`` and the test-only ``/stats``.
 
 ``POST /deliver`` answers 200 (sent), 422 (a rule is broken or the provider
-rejects the target) or 503 (unavailable, with ``Retry-After``); see
+refuses the message; ``rejected`` is ``target`` or ``message``, see
+:mod:`delivery.providers.refusals`) or 503 (unavailable, with ``Retry-After``); see
 :mod:`delivery.providers.simulator` for the hooks and :mod:`delivery.idempotency` for
 repeats. A replayed answer carries ``Idempotent-Replayed: true``.
 
@@ -240,8 +241,9 @@ class Deliver(MethodView):
         """Deliver one message.
 
         200 when the (simulated) provider accepts it, 422 when a channel rule is
-        broken or the target is rejected, 503 with ``Retry-After`` when the
-        provider is unavailable. The same ``idempotency_key`` again answers the
+        broken or the provider refuses it (``rejected`` says whether the recipient or
+        the message is at fault), 503 with ``Retry-After`` when the provider is
+        unavailable. The same ``idempotency_key`` again answers the
         first result (not a 503), with ``Idempotent-Replayed: true``.
         """
         g.delivery_request_counted = True  # by the store, with its claim

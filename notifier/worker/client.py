@@ -266,7 +266,8 @@ def classify(response: requests.Response) -> dict[str, Any]:
         }
     if status == 422:
         body = _json_object(response)
-        kind = body.get("rejected") if body else None
+        # The 422 names what was refused in a member spelled like the outcome.
+        kind = body.get(Outcome.REJECTED.value) if body else None
         return {
             "outcome": Outcome.REJECTED,
             "error": _message(response) or "The provider rejected the notification.",
