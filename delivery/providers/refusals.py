@@ -62,11 +62,14 @@ def smtp_kind(code: int, reply: str, stage: str) -> Kind:
     """The kind of a permanent (5xx) SMTP refusal.
 
     ``stage`` is the command refused: ``sender`` (MAIL), ``recipient`` (RCPT) or
-    ``message`` (DATA). An enhanced code 5.1.x (the address status class) blames the
-    recipient, whatever the stage, except 5.1.7 and 5.1.8 (the sender's address).
-    Without an enhanced code only 550, 551 and 553 in answer to RCPT do. Anything
-    else (552, 554, 5.6.x content, 5.7.x policy, a refused sender) blames the message.
+    ``message`` (DATA). A refused MAIL is about our sender, never the recipient. Else
+    an enhanced code 5.1.x (the address status class) blames the recipient, in answer
+    to RCPT or DATA, except 5.1.7 and 5.1.8 (the sender's address). Without an
+    enhanced code only 550, 551 and 553 in answer to RCPT do. Anything else (552, 554,
+    5.6.x content, 5.7.x policy) blames the message.
     """
+    if stage == "sender":
+        return MESSAGE
     enhanced = _ENHANCED.match(reply)
     if enhanced:
         subject, detail = int(enhanced.group(2)), int(enhanced.group(3))

@@ -24,6 +24,7 @@ from delivery.providers.refusals import smtp_kind
         (554, "5.6.0 malformed content", "message", "message"),
         (550, "message content rejected", "message", "message"),  # 550 after DATA
         (550, "no such sender", "sender", "message"),
+        (550, "5.1.1 sender unknown", "sender", "message"),  # MAIL: our sender, not them
         (552, "too many recipients", "recipient", "message"),
         (550, "5.1.1x is not an enhanced code", "message", "message"),
     ],
