@@ -241,6 +241,9 @@ class DeliveryConfig:
     FCM_API_BASE = os.environ.get("FCM_API_BASE", "https://fcm.googleapis.com")
     FCM_TOKEN_URI = os.environ.get("FCM_TOKEN_URI", "")  # empty: the file's token_uri
     FCM_TIMEOUT_S = os.environ.get("FCM_TIMEOUT_S", "10")
+    # Where the API is reached from outside: set, every Twilio message asks for its
+    # delivery receipts at {PUBLIC_BASE_URL}/receipts/twilio (StatusCallback).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 
     API_TITLE = "Notifier delivery service"
     API_VERSION = "1.0"

@@ -19,12 +19,13 @@ from flask import Flask
 
 from config import DeliveryConfig
 from delivery.auth import register_auth
+from delivery.errors import DeliveryApi
 from delivery.idempotency import DEFAULT_WAIT_S, IdempotencyStore
 from delivery.providers import register_providers
 from delivery.redis_store import RedisIdempotencyStore
 from delivery.routes import STORE_EXTENSION, blp
 from notifier.observability.hooks import register_observability
-from notifier.web import ErrorShapeApi, register_body_limit, register_docs_assets
+from notifier.web import register_body_limit, register_docs_assets
 
 __all__ = ["create_app"]
 
@@ -69,7 +70,7 @@ def _check_config(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """One Api per app (an Api holds one OpenAPI spec), its blueprint, and the key store."""
     app.extensions[STORE_EXTENSION] = make_store(app.config)
-    api = ErrorShapeApi(app)
+    api = DeliveryApi(app)
     api.register_blueprint(blp)
 
 

@@ -37,7 +37,7 @@ class Answer:
     """One answer of the delivery service: HTTP status, body fields and extra headers.
 
     For 200 ``body`` is the response body; for errors it holds the keyword
-    arguments of ``abort`` (``message`` and optionally ``errors``).
+    arguments of ``abort`` (``message``, and ``rejected`` and ``errors`` when they apply).
     """
 
     status: int

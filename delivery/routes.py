@@ -1,7 +1,8 @@
 """Delivery service routes: ``POST /deliver``, ``GET /health`` and the test-only ``/stats``.
 
 ``POST /deliver`` answers 200 (sent), 422 (a rule is broken or the provider
-rejects the target) or 503 (unavailable, with ``Retry-After``); see
+refuses the message; ``rejected`` is ``target`` or ``message``, see
+:mod:`delivery.providers.refusals`) or 503 (unavailable, with ``Retry-After``); see
 :mod:`delivery.providers.simulator` for the hooks and :mod:`delivery.idempotency` for
 repeats. A replayed answer carries ``Idempotent-Replayed: true``.
 
@@ -26,26 +27,33 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from delivery.auth import caller_refused
+from delivery.errors import RejectionSchema
 from delivery.idempotency import IdempotencyStore, StoreUnavailable
 from delivery.providers import gateway
 from delivery.providers.simulator import apply_latency
-from notifier.channels import CHANNELS
+from notifier.channels import CHANNELS, EMAIL
 from notifier.observability.metrics import delivery_outcome, record_delivery_request
 from notifier.web import BaseSchema, Blueprint, Text
 
 STORE_EXTENSION = "delivery_idempotency"
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+MAX_URL_CHARS = 2048
 
-_REJECTED_DOC = "A channel rule is broken, or the provider rejects the target (not retryable)."
+_REJECTED_DOC = (
+    "A schema error (errors, no rejected), a broken channel rule (errors and "
+    'rejected: "message") or the provider\'s refusal (rejected: "target" or "message", '
+    "no errors). Not retryable."
+)
 _UNAVAILABLE_DOC = "The provider is unavailable: retry after `Retry-After` seconds."
 
 blp = Blueprint(
@@ -98,6 +106,19 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+def _https_url(value: str) -> None:
+    """An absolute https URL with a host, in ASCII without spaces (fit for a mail header)."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (a port that is not a number raises here)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme != "https" or not parts.hostname:
+        raise ValidationError("Must be an absolute https:// URL.")
+    if not value.isascii() or " " in value:
+        raise ValidationError("Must be ASCII without spaces (percent-encode the rest).")
+
+
 class DeliveryRequestSchema(BaseSchema):
     """One message to deliver."""
 
@@ -131,6 +152,25 @@ class DeliveryRequestSchema(BaseSchema):
         load_default=False,
         metadata={"description": "Answered by the simulator, whatever provider is configured."},
     )
+    list_unsubscribe = Text(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(min=1, max=MAX_URL_CHARS), _https_url],
+        metadata={
+            "format": "uri",
+            "pattern": "^https://",
+            "description": "Email only: the one-click unsubscribe URL (https). It becomes the "
+            "List-Unsubscribe and List-Unsubscribe-Post headers (RFC 8058); the simulator "
+            "echoes it in details.list_unsubscribe.",
+        },
+    )
+
+    @validates_schema
+    def _email_only(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("list_unsubscribe") and data.get("channel") != EMAIL:
+            raise ValidationError(
+                "Only an email can carry a one-click unsubscribe URL.", "list_unsubscribe"
+            )
 
 
 class DeliveryResultSchema(BaseSchema):
@@ -195,14 +235,15 @@ class Deliver(MethodView):
     # An instance: given a class, webargs builds (and deep-copies the fields of) one per request.
     @blp.arguments(DeliveryRequestSchema())
     @blp.response(200, DeliveryResultSchema)
-    @blp.alt_response(422, schema=ErrorSchema, description=_REJECTED_DOC)
+    @blp.alt_response(422, schema=RejectionSchema, description=_REJECTED_DOC)
     @blp.alt_response(503, schema=ErrorSchema, description=_UNAVAILABLE_DOC)
     def post(self, message: dict[str, Any]) -> Any:
         """Deliver one message.
 
         200 when the (simulated) provider accepts it, 422 when a channel rule is
-        broken or the target is rejected, 503 with ``Retry-After`` when the
-        provider is unavailable. The same ``idempotency_key`` again answers the
+        broken or the provider refuses it (``rejected`` says whether the recipient or
+        the message is at fault), 503 with ``Retry-After`` when the provider is
+        unavailable. The same ``idempotency_key`` again answers the
         first result (not a 503), with ``Idempotent-Replayed: true``.
         """
         g.delivery_request_counted = True  # by the store, with its claim

@@ -27,9 +27,10 @@ from delivery.providers.base import (
     Delivery,
     Provider,
     ProviderSettingsError,
-    rejected,
+    public_base_url,
     unavailable,
 )
+from delivery.providers.refusals import invalid
 from delivery.providers.simulator import SimulatorProvider
 from delivery.rules import check_message
 from notifier.channels import EMAIL, PUSH, SMS, ChannelError
@@ -85,7 +86,7 @@ class Gateway:
                 channel, message["target"], message.get("title"), message["content"]
             )
         except ChannelError as exc:
-            return rejected(exc.message, exc.field)
+            return invalid(exc.message, exc.field)
 
         delivery = Delivery(
             channel=channel,
@@ -93,6 +94,7 @@ class Gateway:
             title=message.get("title"),
             content=message["content"],
             details=checked.details,
+            list_unsubscribe=message.get("list_unsubscribe"),
         )
         provider = self.provider_for(message)
         try:
@@ -118,6 +120,8 @@ class Gateway:
 def build_gateway(config: Mapping[str, Any]) -> Gateway:
     """Build each channel's provider from ``config``; raise when a setting is missing."""
     simulator = SimulatorProvider()
+    # Checked whatever the providers: a bad value is refused at start, not when first used.
+    public_base_url(config)
     providers: dict[str, Provider] = {}
     for channel, setting in PROVIDER_SETTINGS.items():
         choice = str(config.get(setting) or "simulator").strip().lower()

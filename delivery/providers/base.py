@@ -5,8 +5,10 @@ rules) into the provider's call, and the provider's reply into one of three
 :class:`~delivery.idempotency.Answer` kinds:
 
 - :func:`sent` (200), with the provider's own message id and ``details.provider``;
-- :func:`rejected` (422): the provider refuses *this message* for good, so retrying
-  it unchanged can never work (an unknown recipient, a token that is gone);
+- a 422 from :mod:`delivery.providers.refusals` (``refused`` for the provider's own
+  refusal, ``invalid`` for a broken rule): retrying it unchanged can never work (an
+  unknown recipient, a token that is gone, a body the provider will not take). That
+  module alone decides whether the refusal blames the recipient or the message;
 - :func:`unavailable` (503 with ``Retry-After``): anything that may work later,
   including refused credentials, which :func:`misconfigured` also logs as an error
   because the message is not at fault and will go once the setting is fixed.
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from delivery.idempotency import Answer
 
@@ -51,6 +54,8 @@ class Delivery:
     title: str | None
     content: str
     details: dict[str, Any]  # what the rules measured (bytes, segments, payload size)
+    # Email only: the https URL of the one-click unsubscribe (RFC 8058 headers), if any.
+    list_unsubscribe: str | None = None
 
 
 class Provider(Protocol):
@@ -78,14 +83,6 @@ def sent(provider: str, message_id: str, details: Mapping[str, Any]) -> Answer:
             "details": {**details, "provider": provider},
         },
     )
-
-
-def rejected(message: str, field: str | None = None) -> Answer:
-    """A 422; ``field`` adds flask-smorest's ``errors`` nesting."""
-    body: dict[str, Any] = {"message": message}
-    if field:
-        body["errors"] = {"json": {field: [message]}}
-    return Answer(422, body)
 
 
 def unavailable(message: str, retry_after_s: int = DEFAULT_RETRY_AFTER_S) -> Answer:
@@ -159,3 +156,31 @@ def number(config: Mapping[str, Any], name: str, default: float, *, minimum: flo
     if not value > minimum:
         raise ProviderSettingsError(f"{name} must be greater than {minimum:g}, got {raw!r}")
     return value
+
+
+def public_base_url(config: Mapping[str, Any]) -> str:
+    """``PUBLIC_BASE_URL`` without a trailing slash ("" when unset); refused (naming it)
+    unless it is an absolute http(s) URL without a query or fragment."""
+    raw = str(config.get("PUBLIC_BASE_URL") or "").strip()
+    if not raw:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018  (a port that is not a number raises here)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or not raw.isascii()
+        or not raw.isprintable()
+        or " " in raw
+    ):
+        raise ProviderSettingsError(
+            f"PUBLIC_BASE_URL must be an absolute http(s) URL such as "
+            f"https://notifier.example.com, got {raw!r}"
+        )
+    return raw.rstrip("/")

@@ -11,7 +11,9 @@ FCM's errors are ``{"error": {"code", "message", "status", "details": [{"@type":
 "…FcmError", "errorCode"}]}}``; they become:
 
 - 200: sent, with FCM's ``name`` as the ``provider_message_id``;
-- ``UNREGISTERED`` (404): 422, the token is gone; ``INVALID_ARGUMENT`` (400): 422;
+- ``UNREGISTERED`` (404): 422, the token is gone; ``INVALID_ARGUMENT`` (400): 422
+  (``rejected`` says whether the token or the message is at fault: see
+  :func:`delivery.providers.refusals.fcm_kind`);
 - 401 (once more with a fresh token first), 403 (``SENDER_ID_MISMATCH``,
   ``THIRD_PARTY_AUTH_ERROR``, ``PERMISSION_DENIED``), any other 404, and a token
   the service account cannot get: 503 and an error log;
@@ -35,6 +37,7 @@ import delivery.providers.base as base
 import delivery.providers.http as http
 from delivery.idempotency import Answer
 from delivery.providers.base import Delivery, ProviderSettingsError
+from delivery.providers.refusals import fcm_kind, refused
 
 log = logging.getLogger("delivery.providers.fcm")
 
@@ -72,16 +75,19 @@ class _NoToken(Exception):
         self.answer = answer
 
 
-def _fcm_error(body: Mapping[str, Any]) -> tuple[str, str, str]:
-    """``(errorCode, status, message)`` of an FCM error body; empty strings when absent."""
+def _fcm_error(body: Mapping[str, Any]) -> tuple[str, str, str, list[Any]]:
+    """``(errorCode, status, message, details)`` of an FCM error body; empty when absent."""
     error = body.get("error")
     if not isinstance(error, dict):
-        return "", "", ""
+        return "", "", "", []
+    details = error.get("details")
+    details = details if isinstance(details, list) else []
     code = ""
-    for detail in error.get("details") or []:
+    for detail in details:
         if isinstance(detail, dict) and detail.get("@type") == FCM_ERROR_TYPE:
             code = str(detail.get("errorCode") or "")
-    return code, str(error.get("status") or ""), base.clip(error.get("message") or "")
+    message = base.clip(error.get("message") or "")
+    return code, str(error.get("status") or ""), message, details
 
 
 class FcmProvider:
@@ -187,14 +193,17 @@ class FcmProvider:
         if 200 <= status <= 299:
             return http.accepted(NAME, body.get("name"), delivery.details)
 
-        code, error_status, message = _fcm_error(body)
+        code, error_status, message, details = _fcm_error(body)
         described = f"{message or response.reason or 'no reason given'} ({code or error_status})"
         if code == "UNREGISTERED":
-            return base.rejected(
-                f"FCM: the device token is no longer registered: {described}", "target"
+            return refused(
+                f"FCM: the device token is no longer registered: {described}",
+                fcm_kind(code, message, details),
             )
         if status == 400 and "INVALID_ARGUMENT" in (code, error_status):
-            return base.rejected(f"FCM refused the message: {described}")
+            return refused(
+                f"FCM refused the message: {described}", fcm_kind(code, message, details)
+            )
         if status == 429 or status >= 500:
             retry_after = base.retry_after_seconds(response.headers.get("Retry-After"))
             return base.unavailable(f"FCM is unavailable ({status}): {described}", retry_after)

@@ -32,6 +32,7 @@ from flask import current_app
 import delivery.providers.base as base
 from delivery.idempotency import Answer
 from delivery.providers.base import Delivery
+from delivery.providers.refusals import TARGET, refused
 from notifier.channels import EMAIL, PUSH, SMS
 
 PROVIDER = "simulator"
@@ -74,9 +75,9 @@ def hook_for(channel: str, target: str) -> Literal["reject", "unavailable"] | No
     return None
 
 
-def rejected(message: str, field: str | None = None) -> Answer:
-    """A 422 answer; ``field`` adds flask-smorest's ``errors`` nesting."""
-    return base.rejected(message, field)
+def rejected(message: str) -> Answer:
+    """A 422 answer: the provider refuses the recipient (no ``errors``: not a validation)."""
+    return refused(message, TARGET)
 
 
 def unavailable() -> Answer:
@@ -94,14 +95,17 @@ def simulate(delivery: Delivery, *, hooks_enabled: bool, failure_rate: float) ->
     if hooks_enabled:
         hook = hook_for(delivery.channel, delivery.target)
         if hook == REJECT:
-            return rejected(_REJECTED_MESSAGE, "target")
+            return rejected(_REJECTED_MESSAGE)
         if hook == UNAVAILABLE:
             return unavailable()
 
     # A simulated outage, not a security decision: the stdlib PRNG is fine here.
     if failure_rate > 0 and random.random() < failure_rate:  # noqa: S311
         return unavailable()
-    return sent(delivery.details)
+    details = delivery.details
+    if delivery.list_unsubscribe:
+        details = {**details, "list_unsubscribe": delivery.list_unsubscribe}
+    return sent(details)
 
 
 class SimulatorProvider:

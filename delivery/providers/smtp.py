@@ -5,13 +5,17 @@ EMAIL_FROM`` (its address is the envelope sender), ``To``, ``Subject`` (none whe
 title is empty), ``Date``, ``Message-ID: <id>`` and a UTF-8 ``text/plain`` body. The id
 inside the angle brackets is the ``provider_message_id``.
 
-Replies: 2xx is sent; 5xx is a 422 quoting the server; 4xx, an unreadable reply, a
-refused or dropped connection, a timeout and a TLS failure are 503. 530, 534, 535
-and 538 (authentication refused or required) are refused credentials: 503 and an
-error log. Sessions come from :class:`~delivery.providers.smtp_pool.SmtpPool`; when a
-reused one turns out to have been dropped before the server accepted anything,
-the message goes once more on a fresh connection (it cannot be sent twice: the
-server never took the first try).
+A delivery with ``list_unsubscribe`` also carries ``List-Unsubscribe: <url>`` and
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058).
+
+Replies: 2xx is sent; 5xx is a 422 quoting the server (whether it blames the
+recipient or the message: :func:`delivery.providers.refusals.smtp_kind`); 4xx, an
+unreadable reply, a refused or dropped connection, a timeout and a TLS failure are
+503. 530, 534, 535 and 538 (authentication refused or required) are refused
+credentials: 503 and an error log. Sessions come from
+:class:`~delivery.providers.smtp_pool.SmtpPool`; when a reused one turns out to have
+been dropped before the server accepted anything, the message goes once more on a
+fresh connection (it cannot be sent twice: the server never took the first try).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 import delivery.providers.base as base
 from delivery.idempotency import Answer
 from delivery.providers.base import Delivery, ProviderSettingsError
+from delivery.providers.refusals import MESSAGE, invalid, refused, smtp_kind
 from delivery.providers.smtp_message import HeaderRefused, ascii_address, build_message
 from delivery.providers.smtp_pool import Lease, PoolExhausted, SmtpPool
 
@@ -152,7 +157,7 @@ class SmtpProvider:
         try:
             body = build_message(self.sender_header, delivery, recipient, message_id, needs_utf8)
         except HeaderRefused as exc:
-            return base.rejected(exc.message, exc.field)
+            return invalid(exc.message, exc.field)
         try:
             for fresh in (False, True):
                 try:
@@ -207,9 +212,10 @@ class SmtpProvider:
         options: list[str] = []
         if needs_utf8:
             if not connection.has_extn("smtputf8"):
-                return base.rejected(
+                # Our relay's limit, not the recipient's: another relay would take it.
+                return refused(
                     "The mail server cannot take internationalised (SMTPUTF8) addresses.",
-                    "target",
+                    MESSAGE,
                 )
             options = ["SMTPUTF8", "BODY=8BITMIME"]
         try:
@@ -249,8 +255,10 @@ class SmtpProvider:
         if 500 <= code <= 599:
             if stage == "sender":
                 log.error("smtp: the server refused the sender EMAIL_FROM: %s %s", code, text)
-            field = "target" if stage == "recipient" else None
-            return base.rejected(f"The mail server refused the message: {code} {text}", field)
+            return refused(
+                f"The mail server refused the message: {code} {text}",
+                smtp_kind(code, text, stage),
+            )
         if 400 <= code <= 499:
             return base.unavailable(f"The mail server deferred the message: {code} {text}")
         lease.keep = False  # an unreadable reply: the session is out of step

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime
-from email import errors, policy
+from email import errors
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 
 import idna
 
@@ -44,8 +45,35 @@ class _HeaderClasses(HeaderRegistry):
 
 
 _HEADERS = _HeaderClasses()
-PLAIN_POLICY = policy.SMTP.clone(header_factory=_HEADERS)
-UTF8_POLICY = policy.SMTPUTF8.clone(header_factory=_HEADERS)
+
+LIST_UNSUBSCRIBE = "List-Unsubscribe"
+LIST_UNSUBSCRIBE_POST = "List-Unsubscribe-Post"
+ONE_CLICK = "List-Unsubscribe=One-Click"
+# RFC 5322's hard limit of a header line, without its CRLF.
+MAX_LINE_CHARS = 998
+
+
+class _Policy(EmailPolicy):
+    """The SMTP policy, but ``List-Unsubscribe`` is written as it is, on one line.
+
+    The library would fold a long URL into RFC 2047 encoded words, which a mail client
+    cannot read back as a URL (RFC 2047 forbids them outside free text); a URL has no
+    whitespace to fold at, so it stays whole (it is checked ASCII and short enough).
+    """
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() == LIST_UNSUBSCRIBE.lower():
+            return f"{name}: {value}{self.linesep}"
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() == LIST_UNSUBSCRIBE.lower():
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+PLAIN_POLICY = _Policy(header_factory=_HEADERS).clone(linesep="\r\n")
+UTF8_POLICY = PLAIN_POLICY.clone(utf8=True)
 
 
 def ascii_address(address: str) -> tuple[str, bool]:
@@ -89,7 +117,8 @@ def _set(message: EmailMessage, header: str, value: object, field: str) -> None:
 def build_message(
     sender: str, delivery: Delivery, recipient: str, message_id: str, needs_utf8: bool
 ) -> bytes:
-    """The message as sent: From, To, Subject (none when empty), Date, Message-ID, body.
+    """The message as sent: From, To, Subject (none when empty), Date, Message-ID, the
+    one-click unsubscribe headers when the delivery has a URL for them, body.
 
     Raise :class:`HeaderRefused` when the email library refuses a value.
     """
@@ -101,8 +130,23 @@ def build_message(
         _set(message, "Subject", delivery.title, "title")
     message["Date"] = datetime.now(UTC)
     message["Message-ID"] = f"<{message_id}>"
+    if delivery.list_unsubscribe:
+        _set_list_unsubscribe(message, delivery.list_unsubscribe)
     try:
         message.set_content(delivery.content, charset="utf-8")
         return message.as_bytes(policy=rules)
     except (*_REFUSALS, UnicodeError):
         raise HeaderRefused(None, "The email library cannot write this message.") from None
+
+
+def _set_list_unsubscribe(message: EmailMessage, url: str) -> None:
+    """``List-Unsubscribe: <url>`` and ``List-Unsubscribe-Post`` (RFC 8058 one-click)."""
+    value = f"<{url}>"
+    if len(LIST_UNSUBSCRIBE) + 2 + len(value) > MAX_LINE_CHARS or not value.isascii():
+        raise HeaderRefused(
+            "list_unsubscribe",
+            f"The email's {LIST_UNSUBSCRIBE} header cannot hold this URL: it must be ASCII "
+            f"and at most {MAX_LINE_CHARS - len(LIST_UNSUBSCRIBE) - 4} characters long.",
+        )
+    _set(message, LIST_UNSUBSCRIBE, value, "list_unsubscribe")
+    message[LIST_UNSUBSCRIBE_POST] = ONE_CLICK

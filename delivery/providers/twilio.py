@@ -3,18 +3,23 @@
 ``POST {TWILIO_API_BASE}/2010-04-01/Accounts/{sid}/Messages.json`` with the form
 fields ``To``, ``Body`` and ``From`` (or ``MessagingServiceSid`` when ``TWILIO_FROM``
 is a Messaging Service SID), HTTP basic auth with the account SID and auth token.
+When ``PUBLIC_BASE_URL`` is set, every message also carries
+``StatusCallback={PUBLIC_BASE_URL}/receipts/twilio``, where Twilio then reports
+whether it reached the phone.
 
 Twilio's errors are ``{"code", "message", "more_info", "status"}``; they become:
 
 - 201: sent, with Twilio's ``sid`` as the ``provider_message_id``;
 - 400 whose code says the recipient cannot receive (an invalid, unreachable,
-  landline, unsubscribed or not-permitted number): 422 with Twilio's message;
+  landline, unsubscribed or not-permitted number): 422 with Twilio's message and
+  ``rejected: "target"`` (the codes are in :mod:`delivery.providers.refusals`);
 - 400 whose code is about our sender (``TWILIO_FROM`` not a Twilio number or not
   SMS-capable, a bad Messaging Service): 503 and an error log, like 401, 403 and
   404 (refused credentials, an unknown account);
 - 400 for a queue that is full, 429 and 5xx: 503, with Twilio's ``Retry-After``;
 - any other 400 with a Twilio error code (the message itself, such as a body
-  Twilio will not take): 422; anything else that Twilio does not document: 503.
+  Twilio will not take): 422 with ``rejected: "message"``; anything else that Twilio
+  does not document: 503.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import delivery.providers.base as base
 import delivery.providers.http as http
 from delivery.idempotency import Answer
 from delivery.providers.base import Delivery
+from delivery.providers.refusals import refused, twilio_kind
 
 log = logging.getLogger("delivery.providers.twilio")
 
@@ -38,10 +44,6 @@ DEFAULT_API_BASE = "https://api.twilio.com"
 _NEEDED_BY = "SMS_PROVIDER=twilio"
 _MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 
-# The recipient cannot receive this message: rejected for good.
-RECIPIENT_CODES = frozenset(
-    {21211, 21214, 21217, 21265, 21266, 21408, 21608, 21610, 21612, 21614, 21635}
-)
 # Our sender or account settings are at fault: the message will go once they are fixed.
 SENDER_CODES = frozenset({20003, 20005, 21212, 21603, 21606, 21659, 21660, 21704, 21705})
 # Twilio is overloaded for this sender: later.
@@ -54,7 +56,14 @@ class TwilioProvider:
     name = NAME
 
     def __init__(
-        self, *, account_sid: str, auth_token: str, sender: str, api_base: str, timeout_s: float
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        sender: str,
+        api_base: str,
+        timeout_s: float,
+        public_base_url: str = "",
     ) -> None:
         self.url = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self._auth = (account_sid, auth_token)
@@ -63,6 +72,8 @@ class TwilioProvider:
         )
         self.sender = sender
         self.timeout_s = timeout_s
+        # Twilio posts the message's delivery receipts there (the API's receipts route).
+        self.status_callback = f"{public_base_url}/receipts/twilio" if public_base_url else ""
         self.http = http.session()
 
     @classmethod
@@ -74,11 +85,14 @@ class TwilioProvider:
             sender=base.setting(config, "TWILIO_FROM", _NEEDED_BY),
             api_base=base.optional(config, "TWILIO_API_BASE", DEFAULT_API_BASE),
             timeout_s=base.number(config, "TWILIO_TIMEOUT_S", 10.0),
+            public_base_url=base.public_base_url(config),
         )
 
     def send(self, delivery: Delivery) -> Answer:
         """Send one SMS; map Twilio's reply to an answer."""
         form = {"To": delivery.target, "Body": delivery.content, self.sender_field: self.sender}
+        if self.status_callback:
+            form["StatusCallback"] = self.status_callback
         try:
             response = self.http.post(self.url, data=form, auth=self._auth, timeout=self.timeout_s)
         except requests.RequestException as exc:
@@ -100,8 +114,7 @@ class TwilioProvider:
         if status in (401, 403, 404) or code in SENDER_CODES:
             return base.misconfigured(NAME, f"{status}: {described}")
         if status == 400 and isinstance(code, int):
-            field = "target" if code in RECIPIENT_CODES else None
-            return base.rejected(f"Twilio refused the message: {described}", field)
+            return refused(f"Twilio refused the message: {described}", twilio_kind(code))
         # Without Twilio's error body nothing says the message is at fault.
         return base.unavailable(f"Twilio answered an unexpected {status}: {described}")
 

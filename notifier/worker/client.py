@@ -12,7 +12,9 @@ answer                   outcome         what the dispatcher does
 200 with a usable body   ``sent``        `sent`, `sent_at`, `provider_message_id`
 200 with a bad body      ``unavailable`` retry: we cannot prove it was sent, and the
                                          idempotency key makes the retry safe
-422                      ``rejected``    `failed`, the body's `message` as reason
+422                      ``rejected``    `failed`, the body's `message` as reason;
+                                         `rejected_kind` is its `rejected`
+                                         (``target`` or ``message``)
 408, 429                 ``unavailable`` retry (both mean "not now", not "never")
 401, 403                 ``unavailable`` retry, and an error log: DELIVERY_API_TOKEN is
                                          missing or wrong; the message is not at fault
@@ -50,6 +52,8 @@ REFUSED_CREDENTIALS = frozenset({401, 403})
 # Longest error text kept from a response body, so one odd answer cannot bloat a row.
 MAX_ERROR_CHARS = 500
 MAX_PROVIDER_ID_CHARS = 255  # the width of notifications.provider_message_id
+# What a 422 may say was refused: the recipient, or the message.
+REJECTED_KINDS = frozenset({"target", "message"})
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,12 @@ class DeliveryRequest:
     content: str
     # Made with a test API key: the delivery service answers it with its simulator.
     sandbox: bool = False
+    # Email only: the one-click unsubscribe URL (the List-Unsubscribe headers), if any.
+    list_unsubscribe: str | None = None
 
     def payload(self) -> dict[str, Any]:
-        """The JSON body of `POST /deliver`."""
-        return {
+        """The JSON body of `POST /deliver` (`list_unsubscribe` only when there is one)."""
+        body: dict[str, Any] = {
             "notification_id": self.notification_id,
             "idempotency_key": self.idempotency_key,
             "channel": self.channel,
@@ -76,6 +82,9 @@ class DeliveryRequest:
             "content": self.content,
             "sandbox": self.sandbox,
         }
+        if self.list_unsubscribe:
+            body["list_unsubscribe"] = self.list_unsubscribe
+        return body
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,9 @@ class DeliveryResult:
     error: str | None = None
     provider_message_id: str | None = None
     retry_after_s: float | None = None
+    # A 422's `rejected`: "target" (the provider refused the recipient: do not send to it
+    # again) or "message"; None for any other answer, or a 422 that does not say.
+    rejected_kind: str | None = None
 
     @property
     def retryable(self) -> bool:
@@ -253,9 +265,13 @@ def classify(response: requests.Response) -> dict[str, Any]:
             "retrying with the same idempotency key.",
         }
     if status == 422:
+        body = _json_object(response)
+        # The 422 names what was refused in a member spelled like the outcome.
+        kind = body.get(Outcome.REJECTED.value) if body else None
         return {
             "outcome": Outcome.REJECTED,
             "error": _message(response) or "The provider rejected the notification.",
+            "rejected_kind": kind if isinstance(kind, str) and kind in REJECTED_KINDS else None,
         }
     if status in REFUSED_CREDENTIALS:
         log.error(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from config import DeliveryConfig
+from delivery.providers import GATEWAY_EXTENSION
+from tests.delivery.fakes import SmtpServer
 from tests.delivery_support import delivery_app as authorised_app
 
 
@@ -93,7 +96,8 @@ def _assert_error(response: TestResponse, status: int) -> dict[str, Any]:
     assert body["status"]
     assert isinstance(body["message"], str)
     assert body["message"].strip()
-    assert set(body) <= {"code", "status", "message", "errors"}
+    assert set(body) <= {"code", "status", "message", "errors", "rejected"}
+    assert body.get("rejected", "message") in ("target", "message")
     assert "Traceback" not in response.get_data(as_text=True)
     return body
 
@@ -108,3 +112,36 @@ def message() -> Callable[..., dict[str, Any]]:
 def assert_error() -> Callable[[TestResponse, int], dict[str, Any]]:
     """`assert_error(response, 422)`: check the one error shape, return the body."""
     return _assert_error
+
+
+@pytest.fixture
+def start_smtp(tmp_path: Path) -> Iterator[Callable[..., SmtpServer]]:
+    servers: list[SmtpServer] = []
+
+    def _start(**kwargs: Any) -> SmtpServer:
+        servers.append(SmtpServer(tmp_path, **kwargs).start())
+        return servers[-1]
+
+    yield _start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def smtp(start_smtp: Callable[..., SmtpServer]) -> SmtpServer:
+    """STARTTLS on a certificate of a test CA, AUTH required."""
+    return start_smtp()
+
+
+@pytest.fixture
+def smtp_app(make_app: Callable[..., Flask]) -> Iterator[Callable[..., Flask]]:
+    """`smtp_app(server, SMTP_PASSWORD="x")`: a delivery app sending email through `server`."""
+    apps: list[Flask] = []
+
+    def _make(server: SmtpServer, **overrides: Any) -> Flask:
+        apps.append(make_app(**server.settings(**overrides)))
+        return apps[-1]
+
+    yield _make
+    for app in apps:
+        app.extensions[GATEWAY_EXTENSION].close()

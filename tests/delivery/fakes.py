@@ -2,9 +2,11 @@
 
 - :class:`SmtpServer`: aiosmtpd in its own thread, optionally with STARTTLS or
   implicit TLS on a certificate of a throw-away CA (trustme) and AUTH. Recipients
-  steer its replies: ``refuse@`` 550, ``later@`` 451, ``drop@`` closes the
-  connection instead of answering, ``garbage@`` answers a line that is no SMTP
-  reply, ``hang@`` answers nothing for a while. Every accepted message is kept.
+  steer its replies: ``refuse@`` 550 5.1.1, ``notallowed@`` 553 (no enhanced code),
+  ``relay@`` 550 5.7.1 (policy), ``later@`` 451, ``drop@`` closes the connection
+  instead of answering, ``garbage@`` answers a line that is no SMTP reply, ``hang@``
+  answers nothing for a while; after DATA, ``spam@`` 554 5.7.1, ``big@`` 552 (no
+  enhanced code), ``gone@`` 550 5.1.1. Every accepted message is kept.
 - :class:`HttpFake`: a werkzeug server whose answer a test sets with ``respond``;
   it keeps every request it got.
 - :class:`RawFake`: a TCP server that answers every connection with fixed bytes
@@ -56,6 +58,14 @@ class Received:
         return email.message_from_bytes(self.data, policy=email.policy.default)
 
 
+# Replies to DATA, steered by the recipient's local part.
+_DATA_REFUSALS = {
+    "spam": "554 5.7.1 Message rejected as spam",
+    "big": "552 Message size exceeds fixed maximum message size",
+    "gone": "550 5.1.1 The email account that you tried to reach does not exist",
+}
+
+
 @dataclass
 class _Handler:
     """aiosmtpd hooks: replies steered by the recipient's local part."""
@@ -77,6 +87,10 @@ class _Handler:
         local = address.split("@")[0]
         if local == "refuse":
             return "550 5.1.1 <refuse@example.com>: Recipient address rejected"
+        if local == "notallowed":
+            return "553 Requested action not taken: mailbox name not allowed"
+        if local == "relay":
+            return "550 5.7.1 Relaying denied"
         if local == "later":
             return "451 4.3.0 Mailbox temporarily unavailable"
         if local == "drop":
@@ -92,6 +106,9 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):
         if self.data_delay_s:
             await asyncio.sleep(self.data_delay_s)
+        refusal = _DATA_REFUSALS.get(envelope.rcpt_tos[0].split("@")[0])
+        if refusal:
+            return refusal
         self.received.append(
             Received(session.number, envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         )
@@ -109,8 +126,11 @@ def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult
 class SmtpServer:
     """A real SMTP server on 127.0.0.1 (``security``: ``starttls``, ``ssl`` or ``none``)."""
 
-    def __init__(self, tmp: Path, *, security: str = "starttls", auth: bool = True) -> None:
+    def __init__(
+        self, tmp: Path, *, security: str = "starttls", auth: bool = True, smtputf8: bool = True
+    ) -> None:
         self.security = security
+        self.smtputf8 = smtputf8
         self.port = free_port()
         self.handler = _Handler()
         self.ca = trustme.CA()
@@ -125,7 +145,11 @@ class SmtpServer:
         return context
 
     def start(self) -> SmtpServer:
-        kwargs: dict[str, Any] = {"hostname": "127.0.0.1", "port": self.port}
+        kwargs: dict[str, Any] = {
+            "hostname": "127.0.0.1",
+            "port": self.port,
+            "enable_SMTPUTF8": self.smtputf8,
+        }
         if self.security == "starttls":
             kwargs |= {"tls_context": self._server_context(), "require_starttls": True}
         elif self.security == "ssl":

@@ -184,10 +184,27 @@ def test_a_401_gets_a_fresh_token_once(google: Google, fcm_app) -> None:
     assert len(google.sends) == 2
 
 
+def _token_violation() -> dict[str, Any]:
+    """An INVALID_ARGUMENT whose google.rpc.BadRequest detail names the token field."""
+    reply = fcm_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument.")
+    reply["error"]["details"] = [
+        {"@type": FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"},
+        {
+            "@type": "type.googleapis.com/google.rpc.BadRequest",
+            "fieldViolations": [{"field": "message.token", "description": "Invalid token"}],
+        },
+    ]
+    return reply
+
+
 @pytest.mark.parametrize(
-    ("status", "reply"),
+    ("status", "reply", "kind"),
     [
-        (404, fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")),
+        (
+            404,
+            fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED"),
+            "target",
+        ),
         (
             400,
             fcm_error(
@@ -196,16 +213,35 @@ def test_a_401_gets_a_fresh_token_once(google: Google, fcm_app) -> None:
                 "The registration token is not a valid FCM registration token",
                 "INVALID_ARGUMENT",
             ),
+            "target",
         ),
-        (400, fcm_error(400, "INVALID_ARGUMENT", "Invalid value at 'message.token'")),
+        (400, fcm_error(400, "INVALID_ARGUMENT", "Invalid value at 'message.token'"), "target"),
+        (400, _token_violation(), "target"),
+        (
+            400,
+            fcm_error(
+                400,
+                "INVALID_ARGUMENT",
+                "Invalid value at 'message.notification.title'",
+                "INVALID_ARGUMENT",
+            ),
+            "message",
+        ),
+        (
+            400,
+            fcm_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument."),
+            "message",
+        ),
     ],
 )
-def test_a_gone_token_or_an_invalid_message_is_rejected(
-    google: Google, fcm_app, assert_error, status: int, reply: dict
+def test_a_gone_token_or_an_invalid_message_is_rejected_saying_which(
+    google: Google, fcm_app, assert_error, status: int, reply: dict, kind: str
 ) -> None:
     google.fcm_reply = lambda seen: (status, reply, {})
     body = assert_error(fcm_app().test_client().post("/deliver", json=PUSH), 422)
     assert reply["error"]["message"] in body["message"]
+    assert body["rejected"] == kind
+    assert "errors" not in body
 
 
 @pytest.mark.parametrize(

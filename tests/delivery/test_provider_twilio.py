@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from delivery.providers import GATEWAY_EXTENSION
+from delivery.providers.base import ProviderSettingsError
 from tests.delivery.fakes import HttpFake, RawFake, Seen, free_port
 
 SID = "AC" + "0123456789abcdef" * 2
@@ -93,6 +94,9 @@ def test_a_messaging_service_sid_is_sent_as_such(twilio: HttpFake, twilio_app) -
         (21610, "Attempt to send to unsubscribed recipient"),
         (21612, "The 'To' phone number is not currently reachable via SMS"),
         (21614, "'To' number is not a valid mobile number"),
+        (30003, "Unreachable destination handset"),
+        (30005, "Unknown destination handset"),
+        (30006, "Landline or unreachable carrier"),
     ],
 )
 def test_a_recipient_that_cannot_receive_is_rejected_with_twilios_message(
@@ -103,16 +107,21 @@ def test_a_recipient_that_cannot_receive_is_rejected_with_twilios_message(
     body = assert_error(client.post("/deliver", json={**SMS, "idempotency_key": "k"}), 422)
     assert message in body["message"]
     assert str(code) in body["message"]
-    assert "target" in body["errors"]["json"]
-    # Rejected for good: the same key is rejected again without asking Twilio.
-    assert_error(client.post("/deliver", json={**SMS, "idempotency_key": "k"}), 422)
+    assert body["rejected"] == "target"
+    assert "errors" not in body
+    # Rejected for good: the same key is rejected again, for the same reason, without
+    # asking Twilio.
+    again = assert_error(client.post("/deliver", json={**SMS, "idempotency_key": "k"}), 422)
+    assert again == body
     assert len(twilio.requests) == 1
 
 
-def test_another_400_about_the_message_is_rejected(twilio: HttpFake, twilio_app, assert_error):
+def test_another_400_is_a_refusal_of_the_message(twilio: HttpFake, twilio_app, assert_error):
     twilio.respond = lambda seen: (400, twilio_error(21617, "The body exceeds 1600 chars"), {})
     body = assert_error(twilio_app(twilio.url).test_client().post("/deliver", json=SMS), 422)
     assert "1600" in body["message"]
+    assert body["rejected"] == "message"
+    assert "errors" not in body
 
 
 @pytest.mark.parametrize(
@@ -210,3 +219,45 @@ def test_sandbox_and_rules_never_reach_twilio(twilio: HttpFake, twilio_app, asse
     assert sandboxed.get_json()["details"]["provider"] == "simulator"
     assert_error(client.post("/deliver", json={**SMS, "target": "+1 415 555 2671"}), 422)
     assert twilio.requests == []
+
+
+def test_no_status_callback_is_asked_for_without_public_base_url(twilio: HttpFake, twilio_app):
+    response = twilio_app(twilio.url).test_client().post("/deliver", json=SMS)
+    assert response.status_code == 200, response.get_json()
+    assert "StatusCallback" not in twilio.requests[0].form
+
+
+@pytest.mark.parametrize("base", ["https://notify.example.com", "https://notify.example.com/"])
+def test_every_message_asks_for_receipts_at_the_public_base_url(
+    twilio: HttpFake, twilio_app, base: str
+) -> None:
+    client = twilio_app(twilio.url, PUBLIC_BASE_URL=base).test_client()
+    for _ in range(2):
+        assert client.post("/deliver", json=SMS).status_code == 200
+    assert [seen.form["StatusCallback"] for seen in twilio.requests] == [
+        "https://notify.example.com/receipts/twilio"
+    ] * 2
+
+
+def test_the_simulator_ignores_public_base_url(twilio: HttpFake, twilio_app) -> None:
+    client = twilio_app(twilio.url, PUBLIC_BASE_URL="https://notify.example.com").test_client()
+    response = client.post("/deliver", json={**SMS, "sandbox": True})
+    assert response.get_json()["details"]["provider"] == "simulator"
+    assert twilio.requests == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "notify.example.com",
+        "ftp://notify.example.com",
+        "https://",
+        "https://a.com/?x=1",
+        "http://a b",
+    ],
+)
+def test_a_public_base_url_that_is_not_an_http_url_stops_startup(
+    make_app: Callable[..., Flask], value: str
+) -> None:
+    with pytest.raises(ProviderSettingsError, match="PUBLIC_BASE_URL"):
+        make_app(PUBLIC_BASE_URL=value)

@@ -78,6 +78,36 @@ def test_422_is_rejected_with_the_services_reason(client, mocked):
     assert not result.retryable
 
 
+@pytest.mark.parametrize("kind", ["target", "message"])
+def test_422_tells_whether_the_recipient_or_the_message_was_refused(client, mocked, kind):
+    answer = {**error_answer(422, "Unprocessable Entity", "User unknown."), "rejected": kind}
+    mocked.post(DELIVER, status=422, json=answer)
+    result = client.deliver(REQUEST)
+    assert (result.outcome, result.rejected_kind) == ("rejected", kind)
+
+
+@pytest.mark.parametrize("kind", [None, "everything", ["target"]])
+def test_422_that_does_not_say_what_was_refused_has_no_kind(client, mocked, kind):
+    answer = {**error_answer(422, "Unprocessable Entity", "Invalid target."), "rejected": kind}
+    mocked.post(DELIVER, status=422, json=answer)
+    assert client.deliver(REQUEST).rejected_kind is None
+
+
+def test_only_a_422_has_a_rejection_kind(client, mocked):
+    mocked.post(DELIVER, status=400, json={**error_answer(400, "Bad", "x"), "rejected": "target"})
+    assert client.deliver(REQUEST).rejected_kind is None
+
+
+def test_the_unsubscribe_url_is_sent_only_when_there_is_one(client, mocked):
+    mocked.post(DELIVER, json=sent_answer())
+    url = "https://notify.example.com/unsubscribe/abc"
+    client.deliver(DeliveryRequest(**{**REQUEST.__dict__, "list_unsubscribe": url}))
+    client.deliver(REQUEST)
+    first, second = (json.loads(call.request.body) for call in mocked.calls)
+    assert first["list_unsubscribe"] == url
+    assert "list_unsubscribe" not in second
+
+
 def test_422_without_a_message_is_rejected_with_a_generic_reason(client, mocked):
     mocked.post(DELIVER, status=422, body="nope")
     result = client.deliver(REQUEST)
