@@ -27,7 +27,8 @@ def table(sides: list[Side], args: argparse.Namespace) -> str:
         f"{args.latency} ms, {args.repeat} repeat(s); our dispatchers at their default "
         f"settings; Celery workers `-P gevent -c {args.peer_concurrency}`.",
         "",
-        "deliveries/s: (count - 1) / (last `sent_at` - first `sent_at`), the median run (of an even number, the lower middle one) "
+        "deliveries/s: (count - 1) / (last `sent_at` - first `sent_at`), the median run "
+        "(of an even number, the lower middle one) "
         "(every run in brackets). CPU per delivery from /proc between the first and the "
         "last completion: the worker processes, the delivery service, and the workers' "
         "PostgreSQL sessions. Load: the 1-minute load average before each run (mean).",
