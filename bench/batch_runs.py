@@ -23,8 +23,13 @@ import requests
 
 from bench.accounting import child_pids, cpu_seconds, pid_cpu_seconds
 from bench.delivery_data import insert_bulk, reset, scalar
-from bench.delivery_runs import DELIVERY_AUTH, DELIVERY_TOKEN, DeliveryBench, RssSampler
-from bench.delivery_runs import load_average as load_average
+from bench.delivery_runs import (
+    DELIVERY_AUTH,
+    DELIVERY_TOKEN,
+    DeliveryBench,
+    RssSampler,
+    load_average,
+)
 from bench.processes import Process
 
 PEER_DIR = Path(__file__).resolve().parent / "peers" / "celery_notify"
