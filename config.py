@@ -129,8 +129,8 @@ class BaseConfig:
     DELIVERY_BACKOFF_BASE_S = _env_float("DELIVERY_BACKOFF_BASE_S", 2.0)
     DELIVERY_BACKOFF_MAX_S = _env_float("DELIVERY_BACKOFF_MAX_S", 300.0)
     DELIVERY_LEASE_S = _env_int("DELIVERY_LEASE_S", 60)
-    DELIVERY_CONCURRENCY = _env_int("DELIVERY_CONCURRENCY", 32)
-    DELIVERY_BATCH_SIZE = _env_int("DELIVERY_BATCH_SIZE", 64)
+    DELIVERY_CONCURRENCY = _env_int("DELIVERY_CONCURRENCY", 192)
+    DELIVERY_BATCH_SIZE = _env_int("DELIVERY_BATCH_SIZE", 128)
     DELIVERY_POLL_INTERVAL_S = _env_float("DELIVERY_POLL_INTERVAL_S", 1.0)
 
     # Metrics and logs (notifier/observability): /metrics and its hooks exist only with a token.

@@ -60,12 +60,16 @@ INSERT = (
 
 
 def insert_bulk(
-    connection: psycopg2.extensions.connection, user_ids: list[int], count: int
+    connection: psycopg2.extensions.connection,
+    user_ids: list[int],
+    count: int,
+    page_size: int = 1000,
 ) -> None:
+    """`count` due rows in one transaction, `page_size` rows per INSERT statement."""
     now = datetime.now(UTC)
     rows = [row(user_ids[i % len(user_ids)], i, now) for i in range(count)]
     with connection, connection.cursor() as cursor:
-        psycopg2.extras.execute_values(cursor, INSERT, rows, page_size=1000)
+        psycopg2.extras.execute_values(cursor, INSERT, rows, page_size=page_size)
 
 
 def scalar(connection: psycopg2.extensions.connection, sql: str) -> Any:

@@ -35,8 +35,8 @@ class Settings:
     backoff_base_s: float = 2.0
     backoff_max_s: float = 300.0
     lease_s: float = 60.0
-    concurrency: int = 32
-    batch_size: int = 64
+    concurrency: int = 192
+    batch_size: int = 128
     poll_interval_s: float = 1.0
     idempotency_key_ttl_s: float = 86_400.0
     purge_every_s: float = 600.0

@@ -17,7 +17,7 @@ def test_the_defaults_are_the_documented_ones(app):
     assert (settings.backoff_base_s, settings.backoff_max_s) == (2.0, 300.0)
     assert settings.max_attempts == 5
     assert settings.lease_s == 60
-    assert settings.concurrency == 32
+    assert settings.concurrency == 192
 
 
 def test_settings_refuse_nonsense(app):
