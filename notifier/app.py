@@ -15,6 +15,7 @@ from config import config_from_env
 from notifier import auth, health, notifications, ratelimit, templates, users, webhooks
 from notifier.api_keys import routes as api_keys
 from notifier.auth import models as _auth_models  # noqa: F401
+from notifier.batches import models as _batch_models  # noqa: F401
 from notifier.cli import register_commands
 from notifier.errors import register_database_errors, register_jwt_callbacks
 from notifier.extensions import db, jwt

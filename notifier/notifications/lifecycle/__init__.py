@@ -13,6 +13,8 @@ keep their own frozen copies). The transitions::
        │  (record: unavailable, after a backoff)                    │
        └──────────────────── edit (re-queue) ───────────────────────┘
 
+      pending ──── cancel ────► cancelled   (final: no edit, no claim; delete still removes it)
+
     reclaim (a lease expired): `sending` again under a new lease, or
     `failed` when the lost try was the last one.
 
@@ -20,7 +22,7 @@ Where each one is written:
 
 - the dispatcher's (claim, reclaim after a lease, release) in `lifecycle.claims`,
   recording a result in `lifecycle.results`; the worker's queue calls them;
-- a caller's (create, edit/re-queue, delete) in `lifecycle.requests`, each one
+- a caller's (create, edit/re-queue, cancel, delete) in `lifecycle.requests`, each one
   statement through `notifier.auth.ownership`; `notifications.service` calls them.
 
 A transition that a webhook event announces (sent, failed, retrying) writes the
@@ -44,6 +46,7 @@ class Status(StrEnum):
     SENDING = "sending"  # claimed by a dispatcher, under a lease
     SENT = "sent"  # the provider accepted it
     FAILED = "failed"  # rejected, or out of attempts; editing re-queues it
+    CANCELLED = "cancelled"  # cancelled while pending: never delivered, final
 
 
 class Outcome(StrEnum):
@@ -59,6 +62,10 @@ OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 # A notification can be edited (and so re-queued) only when no dispatcher holds it
 # and it has not been sent.
 EDITABLE_STATUSES: tuple[Status, ...] = (Status.PENDING, Status.FAILED)
+# Only a notification no dispatcher has claimed can be cancelled (see `requests.cancel`).
+CANCELLABLE_STATUSES: tuple[Status, ...] = (Status.PENDING,)
+# Nothing more will happen to it unless a caller edits it (a failed one).
+UNFINISHED_STATUSES: tuple[Status, ...] = (Status.PENDING, Status.SENDING)
 
 
 def sql_in(values: tuple[StrEnum, ...]) -> str:
