@@ -57,6 +57,15 @@ class Outcome(StrEnum):
     UNAVAILABLE = "unavailable"  # no usable answer: retry later with the same key
 
 
+class BatchStatus(StrEnum):
+    """Where a batch is, read from its notifications' statuses (`batch_status`)."""
+
+    PENDING = Status.PENDING.value  # none of them claimed yet
+    IN_PROGRESS = "in_progress"  # some claimed, some still pending or sending
+    DONE = "done"  # nothing pending or sending
+    CANCELLED = Status.CANCELLED.value  # cancelled (the ones being sent finished)
+
+
 STATUSES: tuple[Status, ...] = tuple(Status)
 OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 # A notification can be edited (and so re-queued) only when no dispatcher holds it
@@ -66,6 +75,16 @@ EDITABLE_STATUSES: tuple[Status, ...] = (Status.PENDING, Status.FAILED)
 CANCELLABLE_STATUSES: tuple[Status, ...] = (Status.PENDING,)
 # Nothing more will happen to it unless a caller edits it (a failed one).
 UNFINISHED_STATUSES: tuple[Status, ...] = (Status.PENDING, Status.SENDING)
+
+
+def batch_status(counts: dict[str, int], claimed: bool, cancelled: bool) -> BatchStatus:
+    """A batch's status from its notifications' `counts` by status; `claimed`: a
+    dispatcher has taken at least one of them; `cancelled`: the batch was."""
+    if cancelled:
+        return BatchStatus.CANCELLED
+    if not any(counts.get(status, 0) for status in UNFINISHED_STATUSES):
+        return BatchStatus.DONE
+    return BatchStatus.IN_PROGRESS if claimed else BatchStatus.PENDING
 
 
 def sql_in(values: tuple[StrEnum, ...]) -> str:
