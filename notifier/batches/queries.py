@@ -169,7 +169,7 @@ CANCEL = owned(
     lambda owner, valid: (
         update(BATCHES)
         .where(
-            BATCHES.c.id == bindparam("batch_id"),
+            BATCHES.c.id == bindparam("cancelled_batch_id"),
             BATCHES.c.user_id == owner,
             BATCHES.c.cancelled_at.is_(None),
             valid,

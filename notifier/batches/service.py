@@ -217,7 +217,10 @@ def cancel_batch(batch_id: int) -> dict:
     with transaction():
         connection = db.session.connection()
         if run(
-            queries.CANCEL, {"batch_id": batch_id, "now": utcnow()}, lambda r: r.first(), connection
+            queries.CANCEL,
+            {"cancelled_batch_id": batch_id, "now": utcnow()},
+            lambda r: r.first(),
+            connection,
         ):
             transitions.cancel_batch(batch_id, connection)
         row = queries.batch_row(batch_id, connection)

@@ -214,7 +214,7 @@ def _cancel_batch(owner, valid):
     return (
         update(_TABLE)
         .where(
-            _TABLE.c.batch_id == bindparam("batch_id"),
+            _TABLE.c.batch_id == bindparam("cancelled_batch_id"),
             _TABLE.c.status.in_(CANCELLABLE_STATUSES),
             _TABLE.c.user_id == owner,
             valid,
@@ -232,7 +232,7 @@ CANCEL_BATCH = owned(_cancel_batch, "cancel_batch")
 
 def cancel_batch(batch_id: int, connection: Connection) -> int:
     """Cancel the pending notifications of the caller's batch; how many."""
-    params = {"batch_id": batch_id, "now": utcnow()}
+    params = {"cancelled_batch_id": batch_id, "now": utcnow()}
     return run(CANCEL_BATCH, params, lambda result: result.rowcount, connection)
 
 
