@@ -13,7 +13,9 @@ user of its own and leaves its rows behind (a throwaway database is the place fo
 from __future__ import annotations
 
 import os
+import secrets
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -25,6 +27,7 @@ from bench.processes import Processes, free_port
 SIZES = (10_000, 50_000)
 LIMITS_S = {10_000: 2.0, 50_000: 10.0}
 RSS_LIMIT_MIB = 250
+LOG = Path(tempfile.gettempdir()) / f"bench-batch-api-{os.getpid()}.log"
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -54,13 +57,13 @@ def main() -> int:
     }
     argv = [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"]
     with Processes() as processes:
-        server = processes.start(argv, env, name="api", log_path=Path("/tmp/bench-batch-api.log"))
+        server = processes.start(argv, env, name="api", log_path=LOG)
         base = f"http://127.0.0.1:{port}"
         server.wait_until_answers(f"{base}/health")
         worker = _worker_pid(server.pid)
         session = requests.Session()
         email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-        password = "a long bench password"
+        password = secrets.token_urlsafe(16)
         session.post(f"{base}/users", json={"name": "Bench", "email": email, "password": password})
         login = session.post(f"{base}/auth/login", json={"email": email, "password": password})
         session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
