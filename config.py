@@ -105,6 +105,8 @@ class BaseConfig:
     PASSWORD_HASH_PARALLELISM = _env_int("PASSWORD_HASH_PARALLELISM", 1)
 
     MAX_CONTENT_LENGTH = 65_536
+    # POST /batches only: up to 50 000 recipients in one body.
+    BATCH_MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
     # database://: counters in our own database (notifier/ratelimit.py), shared by
     # every worker and host; memory:// (one process) and redis://… also work.

@@ -15,6 +15,8 @@ from config import config_from_env
 from notifier import auth, health, notifications, ratelimit, templates, users, webhooks
 from notifier.api_keys import routes as api_keys
 from notifier.auth import models as _auth_models  # noqa: F401
+from notifier.batches import models as _batch_models  # noqa: F401
+from notifier.batches import routes as batches
 from notifier.cli import register_commands
 from notifier.errors import register_database_errors, register_jwt_callbacks
 from notifier.extensions import db, jwt
@@ -135,6 +137,6 @@ def register_extensions(app: Flask) -> ErrorShapeApi:
 
 
 def register_blueprints(api: ErrorShapeApi) -> None:
-    blueprints = (health, users, auth, notifications, templates, api_keys, webhooks)
+    blueprints = (health, users, auth, notifications, templates, batches, api_keys, webhooks)
     for blueprint in (module.blp for module in blueprints):
         api.register_blueprint(blueprint)

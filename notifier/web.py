@@ -139,6 +139,19 @@ class Blueprint(flask_smorest.Blueprint):
         )
 
 
+# A view class may name another setting for its limit (`BODY_LIMIT_SETTING`): the
+# one route that takes large bodies (a batch's recipients) says so where it is
+# defined; every other route keeps MAX_CONTENT_LENGTH.
+BODY_LIMIT_SETTING = "BODY_LIMIT_SETTING"
+
+
+def body_limit(app: Flask) -> int | None:
+    """The body limit of the route this request matched, in bytes."""
+    view = app.view_functions.get(request.endpoint) if request.endpoint else None
+    setting = getattr(getattr(view, "view_class", None), BODY_LIMIT_SETTING, None)
+    return app.config.get(setting or "MAX_CONTENT_LENGTH")
+
+
 def register_body_limit(app: Flask) -> None:
     """413 for every body over MAX_CONTENT_LENGTH, whatever its type or framing.
 
@@ -149,9 +162,11 @@ def register_body_limit(app: Flask) -> None:
     """
 
     def limit_body_size() -> None:
-        limit = app.config.get("MAX_CONTENT_LENGTH")
+        limit = body_limit(app)
         if limit is None:
             return
+        # Werkzeug's own check (when the body is read) follows the same limit.
+        request.max_content_length = limit
         too_large = http_error(
             RequestEntityTooLarge, f"The request body is larger than the {limit} bytes allowed."
         )

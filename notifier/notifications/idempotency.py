@@ -1,4 +1,5 @@
-"""The `Idempotency-Key` store of `POST /notifications`: replay, store, purge.
+"""The `Idempotency-Key` store of `POST /notifications` and `POST /batches`: replay,
+store, purge.
 
 The first request's answer is stored beside its notification, in the same
 transaction; the unique (user, key) index makes two racing requests create one
@@ -96,8 +97,11 @@ def _store(owner, valid):
 _STORE = owned(_store, "idempotency.store")
 
 
-def store(key: str, digest: str, body: dict, connection: Connection) -> None:
+def store(
+    key: str, digest: str, body: dict, connection: Connection, *, notification: bool = True
+) -> None:
     """Keep the answer `body` (a 201) for `key`, in the transaction of `connection`.
+    `notification`: the body is a notification's, linked by its id (a batch's is not).
 
     Raises IntegrityError when a racing request stored this key first, and 401
     when the credential was revoked since the notification's insert.
@@ -105,7 +109,7 @@ def store(key: str, digest: str, body: dict, connection: Connection) -> None:
     params = {
         "key": key,
         "request_hash": digest,
-        "notification_id": body["id"],
+        "notification_id": body["id"] if notification else None,
         "response_code": 201,
         "response_body": body,
         "created_at": utcnow(),

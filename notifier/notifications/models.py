@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notifier.api_keys import models as _api_key_models  # noqa: F401 (the FK's table)
+from notifier.batches import models as _batch_models  # noqa: F401 (the FK's table)
 from notifier.database import BigId, UTCDateTime, utcnow
 from notifier.extensions import db
 from notifier.notifications.lifecycle import (
@@ -72,6 +73,23 @@ class Notification(db.Model):
             postgresql_where=text("reference IS NOT NULL"),
             sqlite_where=text("reference IS NOT NULL"),
         ),
+        # A batch's counts and cancel (by status), and the list filter `batch_id`.
+        Index(
+            "ix_notifications_batch_status",
+            "batch_id",
+            "status",
+            postgresql_where=text("batch_id IS NOT NULL"),
+            sqlite_where=text("batch_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_notifications_user_batch_created",
+            "user_id",
+            "batch_id",
+            "created_at",
+            "id",
+            postgresql_where=text("batch_id IS NOT NULL"),
+            sqlite_where=text("batch_id IS NOT NULL"),
+        ),
         # Deleting a key sets its notifications' api_key_id to NULL: found here, not by a scan.
         Index(
             "ix_notifications_api_key",
@@ -100,7 +118,7 @@ class Notification(db.Model):
     content: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(8))
     target: Mapped[str] = mapped_column(String(4096))
-    status: Mapped[str] = mapped_column(String(8), default=Status.PENDING.value)
+    status: Mapped[str] = mapped_column(String(16), default=Status.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -123,6 +141,10 @@ class Notification(db.Model):
     template_version: Mapped[int | None] = mapped_column(Integer)
     # The caller's own id for it, not unique.
     reference: Mapped[str | None] = mapped_column(String(255))
+    # The batch it was sent in (NULL when sent alone; SET NULL if a batch row goes).
+    batch_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("batches.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -139,7 +161,7 @@ class NotificationCount(db.Model):
     __tablename__ = "notification_counts"
 
     user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
-    status: Mapped[str] = mapped_column(String(8), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
     channel: Mapped[str] = mapped_column(String(8), primary_key=True)
     sandbox: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=false())
     total: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -44,9 +44,9 @@ def owned_row(notification_id: int) -> RowMapping:
 
 # --- the list -------------------------------------------------------------------------
 
-FILTERS = ("status", "channel", "sandbox", "template_id", "reference")
+FILTERS = ("status", "channel", "sandbox", "batch_id", "template_id", "reference")
 # The dimensions of the counters table: a list filtered by these only takes its
-# total from there; a `template_id` or `reference` filter counts the matching rows
+# total from there; a `batch_id`, `template_id` or `reference` filter counts the matching rows
 # (through their partial indexes).
 COUNTED = frozenset({"status", "channel", "sandbox"})
 _BODY_COLUMNS = [_TABLE.c[name] for name in BODY_FIELDS]
@@ -91,9 +91,9 @@ def _list_statements(filters: tuple[str, ...], first_page: bool):
 
 
 # The statements of every subset of the counted filters, in FILTERS' order (the key
-# list_page looks up), built at import. Those with `template_id` or `reference` (24
-# more subsets, both credential kinds) are built on first use: each costs memory in
-# every worker, and most workers never see most of them.
+# list_page looks up), built at import. The subsets with `batch_id`, `template_id` or
+# `reference` are built on first use: each costs memory in every worker, and most
+# workers never see most of them.
 _LIST = {
     (filters, first_page): _list_statements(filters, first_page)
     for size in range(len(COUNTED) + 1)

@@ -39,7 +39,7 @@ class Notifications(MethodView):
     def get(self, filters, pagination_parameters):
         """List your notifications, newest first
 
-        Filter by `status`, `channel`, `sandbox`, `template_id` and `reference`;
+        Filter by `status`, `channel`, `sandbox`, `batch_id`, `template_id` and `reference`;
         page with `page` and `page_size` (at most 100).
         The `X-Pagination` header holds the totals.
         """
@@ -106,6 +106,19 @@ class NotificationById(MethodView):
     def delete(self, notification_id):
         """Delete a notification and its delivery attempts"""
         service.delete_notification(notification_id)
+
+
+@blp.route("/<id:notification_id>/cancel")
+class CancelNotification(MethodView):
+    @auth_required(checked_in_statement=True, scope=WRITE)
+    @blp.response(200, NotificationSchema)
+    @blp.alt_response(409, response=CONFLICT)
+    def post(self, notification_id):
+        """Cancel a pending notification: it is never delivered
+
+        Any other status is 409; a cancelled notification can no longer be edited.
+        """
+        return jsonify(service.cancel_notification(notification_id))
 
 
 @blp.route("/<id:notification_id>/attempts")

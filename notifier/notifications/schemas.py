@@ -182,6 +182,10 @@ class NotificationQuerySchema(QuerySchema):
         validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "Only notifications sent from this template"},
     )
+    batch_id = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "Only notifications of this batch"},
+    )
     reference = Text(
         validate=validate.Length(min=1, max=255),
         metadata={"description": "Only notifications with exactly this reference"},
@@ -218,6 +222,11 @@ class NotificationSchema(BaseSchema):
         dump_only=True,
         allow_none=True,
         metadata={"description": "The template's version it was rendered from, or null"},
+    )
+    batch_id = fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The batch it was sent in, or null"},
     )
     reference = fields.String(
         dump_only=True, allow_none=True, metadata={"description": "Your own id, or null"}

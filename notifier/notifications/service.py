@@ -22,12 +22,14 @@ from notifier.errors import conflict, not_found, unprocessable
 from notifier.extensions import db
 from notifier.notifications import idempotency, queries
 from notifier.notifications.idempotency import purge_idempotency_keys
+from notifier.notifications.lifecycle import CANCELLABLE_STATUSES
 from notifier.notifications.lifecycle import requests as transitions
 from notifier.notifications.models import EDITABLE_STATUSES
 from notifier.notifications.schemas import notification_body
 from notifier.templates.messages import render_for_send
 
 __all__ = [
+    "cancel_notification",
     "create_notification",
     "delete_notification",
     "get_notification",
@@ -149,6 +151,31 @@ def _ensure_editable(status: str) -> None:
     if status not in EDITABLE_STATUSES:
         raise conflict(
             f"A notification that is {status} cannot be edited; only pending or failed ones can."
+        )
+
+
+def cancel_notification(notification_id: int) -> dict:
+    """pending → cancelled: it is never delivered. Any other status is 409.
+
+    A read, then one compare-and-set on `version` and `status`: a cancel racing a
+    dispatcher's claim has one winner. If the claim won, the cancel matched
+    nothing and answers 409 (the read that follows says why); if the cancel won,
+    the claim never sees the row (it claims pending rows only).
+    """
+    current = queries.owned_row(notification_id)
+    _ensure_cancellable(current["status"])
+    row = transitions.cancel(current)
+    if row is None:
+        # Lost a race (or the credential went): 401, 404 or 409, as a read now says.
+        _ensure_cancellable(queries.owned_row(notification_id)["status"])
+        raise conflict("The notification changed while it was being cancelled; try again.")
+    return notification_body(row)
+
+
+def _ensure_cancellable(status: str) -> None:
+    if status not in CANCELLABLE_STATUSES:
+        raise conflict(
+            f"A notification that is {status} cannot be cancelled; only pending ones can."
         )
 
 

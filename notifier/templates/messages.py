@@ -5,7 +5,8 @@ the text `_lookup()` reads (one statement through `notifier.auth.ownership`, so
 it carries the caller's ownership and validity check), so a preview answers
 exactly what a send would store. A send may take the text from `texts` (the
 versions this process remembers) and checks in its INSERT that the template is
-still live at that version. Batches are to call `render_for_send` too.
+still live at that version. A batch takes the text once (`text_for_send`) and
+renders each recipient with `render_text`.
 """
 
 from __future__ import annotations
@@ -70,32 +71,38 @@ def _lookup(template_id: int, version: int | None, *, missing, version_field: st
     return Text(row["channel"], row["version"], row["title"], row["content"])
 
 
+def render_text(
+    text: Text, personalisation: dict, unsubscribe_url: str | None = None
+) -> rendering.Rendered:
+    """The one renderer on a template's text; its own errors (RenderError,
+    TemplateSyntaxError). A batch calls it row by row and collects them."""
+    return rendering.render(
+        text.channel,
+        text.title,
+        text.content,
+        personalisation,
+        rendering.service_values(unsubscribe_url),
+    )
+
+
 def _render(
     text: Text, personalisation: dict, unsubscribe_url: str | None = None
 ) -> rendering.Rendered:
     """The one renderer, its errors as 422s (values: on `personalisation`)."""
     try:
-        return rendering.render(
-            text.channel,
-            text.title,
-            text.content,
-            personalisation,
-            rendering.service_values(unsubscribe_url),
-        )
+        return render_text(text, personalisation, unsubscribe_url)
     except rendering.TemplateSyntaxError as error:  # a stored text no longer parses
         raise unprocessable("template_id", f"The template cannot be rendered: {error}") from None
     except rendering.RenderError as error:
         raise unprocessable("personalisation", error.message) from None
 
 
-def render_for_send(data: dict, *, fresh: bool = False) -> dict[str, Any]:
-    """The fields a send with `template_id` stores: the rendered `title` and
-    `content`, the template's `channel`, `template_id` and `template_version`,
-    and under `template_check` the parameters of `texts.still_usable`, which the
-    INSERT must hold (see `texts`). `fresh`: read the template from the database
-    even if this process remembers its text (the insert found it stale)."""
+def text_for_send(template_id: int, pinned: int | None, *, fresh: bool = False) -> Text:
+    """The text a send of `template_id` (at version `pinned`, None: the current
+    one) renders: remembered by this process, or read (`fresh`: always read).
+    422 on `template_id` if the caller has no such live template, on
+    `template_version` for an unknown version."""
     user_id = current_principal().user_id
-    template_id, pinned = data["template_id"], data.get("template_version")
     text = None if fresh else texts.remembered(user_id, template_id, pinned)
     if text is None:
         text = _lookup(
@@ -105,6 +112,17 @@ def render_for_send(data: dict, *, fresh: bool = False) -> dict[str, Any]:
             version_field="template_version",
         )
         texts.remember(user_id, template_id, text, current=pinned is None)
+    return text
+
+
+def render_for_send(data: dict, *, fresh: bool = False) -> dict[str, Any]:
+    """The fields a send with `template_id` stores: the rendered `title` and
+    `content`, the template's `channel`, `template_id` and `template_version`,
+    and under `template_check` the parameters of `texts.still_usable`, which the
+    INSERT must hold (see `texts`). `fresh`: read the template from the database
+    even if this process remembers its text (the insert found it stale)."""
+    template_id, pinned = data["template_id"], data.get("template_version")
+    text = text_for_send(template_id, pinned, fresh=fresh)
     rendered = _render(text, data.get("personalisation") or {})
     return {
         "channel": text.channel,

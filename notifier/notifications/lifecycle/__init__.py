@@ -13,6 +13,8 @@ keep their own frozen copies). The transitions::
        │  (record: unavailable, after a backoff)                    │
        └──────────────────── edit (re-queue) ───────────────────────┘
 
+      pending ──── cancel ────► cancelled   (final: no edit, no claim; delete still removes it)
+
     reclaim (a lease expired): `sending` again under a new lease, or
     `failed` when the lost try was the last one.
 
@@ -20,7 +22,7 @@ Where each one is written:
 
 - the dispatcher's (claim, reclaim after a lease, release) in `lifecycle.claims`,
   recording a result in `lifecycle.results`; the worker's queue calls them;
-- a caller's (create, edit/re-queue, delete) in `lifecycle.requests`, each one
+- a caller's (create, edit/re-queue, cancel, delete) in `lifecycle.requests`, each one
   statement through `notifier.auth.ownership`; `notifications.service` calls them.
 
 A transition that a webhook event announces (sent, failed, retrying) writes the
@@ -44,6 +46,7 @@ class Status(StrEnum):
     SENDING = "sending"  # claimed by a dispatcher, under a lease
     SENT = "sent"  # the provider accepted it
     FAILED = "failed"  # rejected, or out of attempts; editing re-queues it
+    CANCELLED = "cancelled"  # cancelled while pending: never delivered, final
 
 
 class Outcome(StrEnum):
@@ -54,11 +57,34 @@ class Outcome(StrEnum):
     UNAVAILABLE = "unavailable"  # no usable answer: retry later with the same key
 
 
+class BatchStatus(StrEnum):
+    """Where a batch is, read from its notifications' statuses (`batch_status`)."""
+
+    PENDING = Status.PENDING.value  # none of them claimed yet
+    IN_PROGRESS = "in_progress"  # some claimed, some still pending or sending
+    DONE = "done"  # nothing pending or sending
+    CANCELLED = Status.CANCELLED.value  # cancelled (the ones being sent finished)
+
+
 STATUSES: tuple[Status, ...] = tuple(Status)
 OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 # A notification can be edited (and so re-queued) only when no dispatcher holds it
 # and it has not been sent.
 EDITABLE_STATUSES: tuple[Status, ...] = (Status.PENDING, Status.FAILED)
+# Only a notification no dispatcher has claimed can be cancelled (see `requests.cancel`).
+CANCELLABLE_STATUSES: tuple[Status, ...] = (Status.PENDING,)
+# Nothing more will happen to it unless a caller edits it (a failed one).
+UNFINISHED_STATUSES: tuple[Status, ...] = (Status.PENDING, Status.SENDING)
+
+
+def batch_status(counts: dict[str, int], claimed: bool, cancelled: bool) -> BatchStatus:
+    """A batch's status from its notifications' `counts` by status; `claimed`: a
+    dispatcher has taken at least one of them; `cancelled`: the batch was."""
+    if cancelled:
+        return BatchStatus.CANCELLED
+    if not any(counts.get(status, 0) for status in UNFINISHED_STATUSES):
+        return BatchStatus.DONE
+    return BatchStatus.IN_PROGRESS if claimed else BatchStatus.PENDING
 
 
 def sql_in(values: tuple[StrEnum, ...]) -> str:

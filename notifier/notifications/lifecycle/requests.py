@@ -1,5 +1,5 @@
 """The transitions a caller's request makes: create (a new pending row), re-queue
-on edit, delete. The dispatcher's (claim, reclaim, release, record) are beside
+on edit, cancel, delete. The dispatcher's (claim, reclaim, release, record) are beside
 them in `claims` and `results`.
 
 Each transition is one statement builder and one function. Every
@@ -20,7 +20,7 @@ from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select
 from notifier.auth.ownership import owned, run
 from notifier.auth.principal import current_principal
 from notifier.database import utcnow
-from notifier.notifications.lifecycle import EDITABLE_STATUSES, Status
+from notifier.notifications.lifecycle import CANCELLABLE_STATUSES, EDITABLE_STATUSES, Status
 from notifier.notifications.models import Notification
 from notifier.templates.texts import still_usable
 
@@ -93,6 +93,7 @@ def insert_pending(
         "template_id": fields.get("template_id"),
         "template_version": fields.get("template_version"),
         "reference": fields.get("reference"),
+        "batch_id": None,
         "created_at": now,
         "updated_at": now,
     }
@@ -162,6 +163,77 @@ def requeue(current: RowMapping, fields: dict) -> RowMapping | None:
         **{f"new_{name}": value for name, value in values.items()},
     }
     return run(_REQUEUE[failed], params, lambda result: result.mappings().first())
+
+
+# --- cancel: compare-and-set ------------------------------------------------------------
+
+
+def _cancel(owner, valid):
+    """pending → cancelled, only while the row still has the version and the status
+    the caller read. A dispatcher's claim bumps the version and sets `sending`:
+    whichever commits first wins, the other matches nothing (on PostgreSQL the
+    UPDATE waits for a claim's row lock and re-checks; SQLite has one writer)."""
+    return (
+        update(_TABLE)
+        .where(
+            _TABLE.c.id == bindparam("notification_id"),
+            _TABLE.c.user_id == owner,
+            _TABLE.c.version == bindparam("expected_version"),
+            _TABLE.c.status.in_(CANCELLABLE_STATUSES),
+            valid,
+        )
+        .values(
+            status=Status.CANCELLED,
+            version=_TABLE.c.version + 1,
+            lease_expires_at=None,
+            updated_at=bindparam("now", type_=_TABLE.c.updated_at.type),
+        )
+        .returning(*_TABLE.c)
+    )
+
+
+CANCEL = owned(_cancel, "cancel")
+
+
+def cancel(current: RowMapping) -> RowMapping | None:
+    """Cancel the row `current` read; the new row, or None if it changed since (a
+    claim won) or the caller's credential is no longer valid."""
+    params = {
+        "notification_id": current["id"],
+        "expected_version": current["version"],
+        "now": utcnow(),
+    }
+    return run(CANCEL, params, lambda result: result.mappings().first())
+
+
+def _cancel_batch(owner, valid):
+    """Every pending notification of one batch → cancelled, in one statement. Rows
+    a dispatcher holds (`sending`) are not touched and finish; on PostgreSQL a row
+    being claimed right now is waited for and re-checked, so it is either claimed
+    or cancelled, never both."""
+    return (
+        update(_TABLE)
+        .where(
+            _TABLE.c.batch_id == bindparam("cancelled_batch_id"),
+            _TABLE.c.status.in_(CANCELLABLE_STATUSES),
+            _TABLE.c.user_id == owner,
+            valid,
+        )
+        .values(
+            status=Status.CANCELLED,
+            version=_TABLE.c.version + 1,
+            updated_at=bindparam("now", type_=_TABLE.c.updated_at.type),
+        )
+    )
+
+
+CANCEL_BATCH = owned(_cancel_batch, "cancel_batch")
+
+
+def cancel_batch(batch_id: int, connection: Connection) -> int:
+    """Cancel the pending notifications of the caller's batch; how many."""
+    params = {"cancelled_batch_id": batch_id, "now": utcnow()}
+    return run(CANCEL_BATCH, params, lambda result: result.rowcount, connection)
 
 
 # --- delete ---------------------------------------------------------------------------

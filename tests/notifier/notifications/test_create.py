@@ -22,6 +22,7 @@ FIELDS = {
     "api_key_id",
     "template_id",
     "template_version",
+    "batch_id",
     "reference",
     "created_at",
     "updated_at",

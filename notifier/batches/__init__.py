@@ -1,0 +1,1 @@
+"""Batches: one template sent to many recipients in one request (`/batches`)."""
