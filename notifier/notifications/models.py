@@ -86,6 +86,13 @@ class Notification(db.Model):
             postgresql_where=text(f"status = '{Status.PENDING}'"),
             sqlite_where=text(f"status = '{Status.PENDING}'"),
         ),
+        # Receipts find a notification by the provider's message id.
+        Index(
+            "ix_notifications_provider_message_id",
+            "provider_message_id",
+            postgresql_where=text("provider_message_id IS NOT NULL"),
+            sqlite_where=text("provider_message_id IS NOT NULL"),
+        ),
         Index(
             "ix_notifications_lease",
             "lease_expires_at",
@@ -100,7 +107,7 @@ class Notification(db.Model):
     content: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(8))
     target: Mapped[str] = mapped_column(String(4096))
-    status: Mapped[str] = mapped_column(String(8), default=Status.PENDING.value)
+    status: Mapped[str] = mapped_column(String(12), default=Status.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -108,6 +115,8 @@ class Notification(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
     delivery_key: Mapped[str] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a receipt said it reached the person (status `delivered`).
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error_message: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
     # Created with a test key: delivered by the simulator only, whatever the providers.
@@ -121,6 +130,8 @@ class Notification(db.Model):
     # marked deleted), and a key would lock the template's row on every send.
     template_id: Mapped[int | None] = mapped_column(BigId)
     template_version: Mapped[int | None] = mapped_column(Integer)
+    # Asked for a one-click unsubscribe link (used for email when PUBLIC_BASE_URL is set).
+    unsubscribe: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The caller's own id for it, not unique.
     reference: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -139,7 +150,7 @@ class NotificationCount(db.Model):
     __tablename__ = "notification_counts"
 
     user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
-    status: Mapped[str] = mapped_column(String(8), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
     channel: Mapped[str] = mapped_column(String(8), primary_key=True)
     sandbox: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=false())
     total: Mapped[int] = mapped_column(BigInteger, default=0)

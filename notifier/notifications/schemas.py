@@ -199,6 +199,11 @@ class NotificationSchema(BaseSchema):
     attempts = fields.Integer(dump_only=True)
     scheduled_at = UTCDateTime(dump_only=True, allow_none=True)
     sent_at = UTCDateTime(dump_only=True, allow_none=True)
+    delivered_at = UTCDateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "When a receipt said it reached the person, or null"},
+    )
     error_message = fields.String(dump_only=True, allow_none=True)
     provider_message_id = fields.String(dump_only=True, allow_none=True)
     sandbox = fields.Boolean(

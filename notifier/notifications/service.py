@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from notifier import channels
 from notifier.auth.ownership import nothing_matched
+from notifier.auth.principal import current_principal
 from notifier.database import transaction
 from notifier.errors import conflict, not_found, unprocessable
 from notifier.extensions import db
@@ -25,6 +26,7 @@ from notifier.notifications.idempotency import purge_idempotency_keys
 from notifier.notifications.lifecycle import requests as transitions
 from notifier.notifications.models import EDITABLE_STATUSES
 from notifier.notifications.schemas import notification_body
+from notifier.suppressions.service import check_not_suppressed
 from notifier.templates.messages import render_for_send
 
 __all__ = [
@@ -41,12 +43,17 @@ NOT_FOUND = queries.NOT_FOUND
 
 
 def _check_channel_rules(fields: dict) -> str:
-    """Validate the target and the channel limits; return the normalised target."""
+    """Validate the target and the channel limits; return the normalised target.
+
+    A suppressed target is refused too (422 on `target`, saying why), for test
+    keys as well, so the path can be tried in the sandbox.
+    """
     try:
         target = channels.normalize_target(fields["channel"], fields["target"])
         channels.check_content(fields["channel"], fields["title"], fields["content"])
     except channels.ChannelError as error:
         raise unprocessable(error.field, error.message) from None
+    check_not_suppressed(current_principal().user_id, fields["channel"], target)
     return target
 
 

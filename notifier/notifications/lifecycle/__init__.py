@@ -13,6 +13,9 @@ keep their own frozen copies). The transitions::
        │  (record: unavailable, after a backoff)                    │
        └──────────────────── edit (re-queue) ───────────────────────┘
 
+    receipt (lifecycle.receipts): sent ──► delivered, or sent ──► failed; a
+    receipt for a notification in any other state changes nothing.
+
     reclaim (a lease expired): `sending` again under a new lease, or
     `failed` when the lost try was the last one.
 
@@ -23,7 +26,7 @@ Where each one is written:
 - a caller's (create, edit/re-queue, delete) in `lifecycle.requests`, each one
   statement through `notifier.auth.ownership`; `notifications.service` calls them.
 
-A transition that a webhook event announces (sent, failed, retrying) writes the
+A transition that a webhook event announces (sent, failed, retrying, delivered) writes the
 event into the outbox in its own transaction.
 
 This module imports no model, so that the models can use the enums in their
@@ -44,6 +47,7 @@ class Status(StrEnum):
     SENDING = "sending"  # claimed by a dispatcher, under a lease
     SENT = "sent"  # the provider accepted it
     FAILED = "failed"  # rejected, or out of attempts; editing re-queues it
+    DELIVERED = "delivered"  # a receipt said it reached the person (final)
 
 
 class Outcome(StrEnum):
