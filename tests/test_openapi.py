@@ -84,6 +84,7 @@ ROW_ANSWERS = {
     "Delivery": "webhook_deliveries",
     "Template": "templates",
     "TemplateVersion": "template_versions",
+    "Suppression": "suppressions",
 }
 OTHER_ANSWERS = {"Status", "Tokens", "AccessToken", "Index", "PreviewResult"}
 # Fields whose values come from a closed list, wherever an answer has them.

@@ -7,6 +7,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from notifier import channels
 from notifier.notifications.lifecycle import OUTCOMES, Status
 from notifier.schemas import BaseSchema, QuerySchema, Text, UTCDateTime
+from notifier.suppressions import tokens
 
 # Reused by every schema with a notification's title or content (templates too): `Text`
 # refuses control characters in a title and allows only line breaks and tabs in content.
@@ -107,6 +108,13 @@ class NotificationSendSchema(BaseSchema):
         metadata={"description": "Not delivered before this time; null or past: now"},
     )
     reference = Text(**REFERENCE)
+    unsubscribe = fields.Boolean(
+        metadata={
+            "description": "Add a one-click unsubscribe link (email, when the service has a "
+            "public address): unsubscribe_url, {{ unsubscribe_url }} in a template, and the "
+            "List-Unsubscribe headers. Default: false"
+        }
+    )
     template_id = fields.Integer(**TEMPLATE_ID)
     template_version = fields.Integer(
         strict=True,
@@ -227,6 +235,17 @@ class NotificationSchema(BaseSchema):
     reference = fields.String(
         dump_only=True, allow_none=True, metadata={"description": "Your own id, or null"}
     )
+    unsubscribe = fields.Boolean(
+        dump_only=True, metadata={"description": "A one-click unsubscribe link was asked for"}
+    )
+    unsubscribe_url = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "The one-click unsubscribe link (email, with PUBLIC_BASE_URL set), "
+            "or null"
+        },
+    )
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
 
@@ -244,7 +263,9 @@ class DeliveryAttemptSchema(BaseSchema):
     duration_ms = fields.Integer(dump_only=True)
 
 
-BODY_FIELDS = tuple(NotificationSchema().dump_fields)
+# Derived from the stored fields when a body is built, not stored.
+DERIVED_FIELDS = ("unsubscribe_url",)
+BODY_FIELDS = tuple(name for name in NotificationSchema().dump_fields if name not in DERIVED_FIELDS)
 _BODY_TIMES = tuple(
     name
     for name, field in NotificationSchema().dump_fields.items()
@@ -268,6 +289,10 @@ def body_from_values(values) -> dict:
 
 
 def _times_as_text(body: dict) -> dict:
+    """Times as ISO 8601 text, and the derived fields."""
+    body["unsubscribe_url"] = tokens.current_link(
+        body["user_id"], body["channel"], body["target"], body["unsubscribe"]
+    )
     for name in _BODY_TIMES:
         value = body[name]
         if value is not None:

@@ -22,7 +22,7 @@ from notifier.notifications.models import Notification
 from notifier.notifications.queries import OWNED_ROW
 from notifier.notifications.schemas import notification_body
 from notifier.suppressions.models import Reason
-from notifier.suppressions.service import add_automatic
+from notifier.suppressions.service import suppress_targets
 
 NOT_FOUND = "No notification of yours has this provider_message_id."
 _n = Notification.__table__.c
@@ -49,7 +49,7 @@ FIND_OWNED = owned(
 def _apply(connection, notification_id: int, status: Status, reason: str | None, permanent: bool):
     moved = apply_receipt(connection, notification_id, status, utcnow(), reason)
     if moved and status == Status.FAILED and permanent:
-        add_automatic(connection, notification_id, Reason.RECEIPT)
+        suppress_targets(connection, [notification_id], Reason.RECEIPT)
     return moved
 
 

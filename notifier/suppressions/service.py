@@ -149,15 +149,20 @@ def check_not_suppressed(user_id: int, channel: str, target: str) -> None:
         )
 
 
-def add_automatic(
-    connection: Connection, notification_id: int, reason: Reason
-) -> dict[str, Any] | None:
-    """Suppress a live notification's target (never a sandbox one's); in the caller's
-    transaction. None when the notification is gone or sandbox."""
+def suppress_targets(connection: Connection, notification_ids: list[int], reason: Reason) -> int:
+    """Suppress the targets of these notifications, live ones only (never sandbox);
+    in the caller's transaction. Returns how many entries were new.
+
+    One SELECT, then one INSERT per new target (rare: a refusal or a bounce).
+    """
+    if not notification_ids:
+        return 0
     n = Notification.__table__.c
-    row = connection.execute(
-        select(n.user_id, n.channel, n.target, n.sandbox).where(n.id == notification_id)
-    ).first()
-    if row is None or row.sandbox:
-        return None
-    return add(connection, row.user_id, row.channel, row.target, reason, notification_id)[0]
+    rows = connection.execute(
+        select(n.id, n.user_id, n.channel, n.target)
+        .where(n.id.in_(notification_ids), n.sandbox.is_(False))
+        .order_by(n.id)
+    ).all()
+    return sum(
+        add(connection, row.user_id, row.channel, row.target, reason, row.id)[1] for row in rows
+    )

@@ -1,8 +1,7 @@
 """One-click unsubscribe (RFC 8058): signed links that suppress an email address.
 
-A token is the user id, the channel and the target, signed with itsdangerous
-(keyed with `SECRET_KEY`, or a key derived from `JWT_SECRET_KEY` when it is
-unset), so it can be neither guessed nor altered. It suppresses that target for
+A token (`tokens`) names the user id, the channel and the target, signed, so it
+can be neither guessed nor altered. It suppresses that target for
 that user only. `POST /unsubscribe/<token>` (what mail clients send on a
 one-click unsubscribe) adds the suppression; `GET` only shows a page with a
 button that POSTs, because mail scanners follow links.
@@ -10,25 +9,19 @@ button that POSTs, because mail scanners follow links.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from html import escape
 
 from flask import Response, current_app
 from flask.views import MethodView
-from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import select
 
-from notifier.channels import EMAIL
 from notifier.database import autocommit
 from notifier.errors import not_found
-from notifier.suppressions import service
+from notifier.suppressions import service, tokens
 from notifier.suppressions.models import Reason
 from notifier.users.models import User
 from notifier.web import Blueprint
 
-SALT = "notifier.unsubscribe"
-MAX_TOKEN_CHARS = 8192
 NOT_FOUND = "This unsubscribe link is not valid."
 
 blp = Blueprint(
@@ -39,42 +32,11 @@ blp = Blueprint(
 )
 
 
-def _secret() -> str:
-    own = current_app.config.get("SECRET_KEY")
-    if own:
-        return own
-    # Derived, not the JWT key itself: a token of one kind can never pass as the other.
-    jwt_key = current_app.config["JWT_SECRET_KEY"].encode()
-    return hmac.new(jwt_key, b"notifier unsubscribe tokens", hashlib.sha256).hexdigest()
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(_secret(), salt=SALT)
-
-
-def token_for(user_id: int, channel: str, target: str) -> str:
-    """The signed token naming this user's target."""
-    return _serializer().dumps([user_id, channel, target])
-
-
-def unsubscribe_url(user_id: int, channel: str, target: str, wanted: bool) -> str | None:
-    """`{PUBLIC_BASE_URL}/unsubscribe/<token>` for a wanted email link; else None."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if not (wanted and channel == EMAIL and base):
-        return None
-    return f"{base}/unsubscribe/{token_for(user_id, channel, target)}"
-
-
 def _verified(token: str) -> tuple[int, str, str]:
-    if len(token) > MAX_TOKEN_CHARS:
+    found = tokens.verify(current_app.config, token)
+    if found is None:
         raise not_found(NOT_FOUND)
-    try:
-        user_id, channel, target = _serializer().loads(token)
-    except (BadData, TypeError, ValueError):
-        raise not_found(NOT_FOUND) from None
-    if not (isinstance(user_id, int) and isinstance(channel, str) and isinstance(target, str)):
-        raise not_found(NOT_FOUND)
-    return user_id, channel, target
+    return found
 
 
 PAGE = """<!doctype html>

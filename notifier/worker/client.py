@@ -64,10 +64,12 @@ class DeliveryRequest:
     content: str
     # Made with a test API key: the delivery service answers it with its simulator.
     sandbox: bool = False
+    # The one-click unsubscribe link of an email that asked for one (RFC 8058 headers).
+    list_unsubscribe: str | None = None
 
     def payload(self) -> dict[str, Any]:
-        """The JSON body of `POST /deliver`."""
-        return {
+        """The JSON body of `POST /deliver` (`list_unsubscribe` only when there is one)."""
+        body = {
             "notification_id": self.notification_id,
             "idempotency_key": self.idempotency_key,
             "channel": self.channel,
@@ -76,6 +78,9 @@ class DeliveryRequest:
             "content": self.content,
             "sandbox": self.sandbox,
         }
+        if self.list_unsubscribe:
+            body["list_unsubscribe"] = self.list_unsubscribe
+        return body
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class DeliveryResult:
     error: str | None = None
     provider_message_id: str | None = None
     retry_after_s: float | None = None
+    # A 422's `rejected` member: "target" (the recipient was refused) or "message".
+    rejected: str | None = None
 
     @property
     def retryable(self) -> bool:
@@ -113,6 +120,13 @@ def _json_object(response: requests.Response) -> dict[str, Any] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return body if isinstance(body, dict) else None
+
+
+def rejection_kind(response: requests.Response) -> str | None:
+    """What a 422 refused: "target" (the recipient: it gets suppressed) or "message"."""
+    body = _json_object(response)
+    kind = body.get("rejected") if body else None
+    return kind if kind in ("target", "message") else None
 
 
 def _message(response: requests.Response) -> str | None:
@@ -256,6 +270,7 @@ def classify(response: requests.Response) -> dict[str, Any]:
         return {
             "outcome": Outcome.REJECTED,
             "error": _message(response) or "The provider rejected the notification.",
+            "rejected": rejection_kind(response),
         }
     if status in REFUSED_CREDENTIALS:
         log.error(

@@ -39,6 +39,8 @@ CLAIMED_COLUMNS = (
     _n.title,
     _n.content,
     _n.sandbox,
+    _n.user_id,
+    _n.unsubscribe,
 )
 
 

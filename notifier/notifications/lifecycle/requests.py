@@ -39,7 +39,15 @@ _NEW_ROW_COLUMNS = tuple(
     column.name
     for column in _TABLE.c
     if column.name
-    not in {"id", "user_id", "lease_expires_at", "sent_at", "error_message", "provider_message_id"}
+    not in {
+        "id",
+        "user_id",
+        "lease_expires_at",
+        "sent_at",
+        "delivered_at",
+        "error_message",
+        "provider_message_id",
+    }
 )
 
 
@@ -93,6 +101,7 @@ def insert_pending(
         "template_id": fields.get("template_id"),
         "template_version": fields.get("template_version"),
         "reference": fields.get("reference"),
+        "unsubscribe": bool(fields.get("unsubscribe", False)),
         "created_at": now,
         "updated_at": now,
     }
