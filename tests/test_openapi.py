@@ -130,7 +130,7 @@ def test_every_status_and_channel_in_an_answer_is_an_enum(client):
                 assert prop.get("enum") or prop.get("items", {}).get("enum"), (name, field)
     assert seen == ENUM_FIELDS
     notification = schemas["Notification"]["properties"]
-    assert notification["status"]["enum"] == ["pending", "sending", "sent", "failed"]
+    assert notification["status"]["enum"] == ["pending", "sending", "sent", "failed", "delivered"]
     assert notification["channel"]["enum"] == ["email", "sms", "push"]
 
 

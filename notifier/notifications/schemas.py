@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from notifier import channels
@@ -238,16 +240,31 @@ class NotificationSchema(BaseSchema):
     unsubscribe = fields.Boolean(
         dump_only=True, metadata={"description": "A one-click unsubscribe link was asked for"}
     )
-    unsubscribe_url = fields.String(
+    unsubscribe_url = fields.Method(
+        "_unsubscribe_url",
         dump_only=True,
         allow_none=True,
         metadata={
+            "type": "string",
             "description": "The one-click unsubscribe link (email, with PUBLIC_BASE_URL set), "
-            "or null"
+            "or null",
         },
     )
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
+
+    def _unsubscribe_url(self, obj) -> str | None:
+        """Derived from a row or model; a body built by `notification_body` has it."""
+        if isinstance(obj, Mapping):
+            if "unsubscribe_url" in obj:
+                return obj["unsubscribe_url"]
+            values = obj
+        else:
+            values = {name: getattr(obj, name) for name in ("user_id", "channel", "target")}
+            values["unsubscribe"] = obj.unsubscribe
+        return tokens.current_link(
+            values["user_id"], values["channel"], values["target"], values["unsubscribe"]
+        )
 
 
 class DeliveryAttemptSchema(BaseSchema):

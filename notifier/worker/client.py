@@ -50,6 +50,9 @@ REFUSED_CREDENTIALS = frozenset({401, 403})
 # Longest error text kept from a response body, so one odd answer cannot bloat a row.
 MAX_ERROR_CHARS = 500
 MAX_PROVIDER_ID_CHARS = 255  # the width of notifications.provider_message_id
+# What a 422 says it refused: the recipient (then suppressed) or the message.
+REJECTED_TARGET = "target"
+REJECTION_KINDS = (REJECTED_TARGET, "message")
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,8 @@ class DeliveryResult:
     error: str | None = None
     provider_message_id: str | None = None
     retry_after_s: float | None = None
-    # A 422's `rejected` member: "target" (the recipient was refused) or "message".
-    rejected: str | None = None
+    # What a 422 refused (its body's `rejected`): "target" (the recipient) or "message".
+    rejection: str | None = None
 
     @property
     def retryable(self) -> bool:
@@ -125,8 +128,9 @@ def _json_object(response: requests.Response) -> dict[str, Any] | None:
 def rejection_kind(response: requests.Response) -> str | None:
     """What a 422 refused: "target" (the recipient: it gets suppressed) or "message"."""
     body = _json_object(response)
-    kind = body.get("rejected") if body else None
-    return kind if kind in ("target", "message") else None
+    # The body names it under the outcome's own word (`"rejected": "target"`).
+    kind = body.get(Outcome.REJECTED.value) if body else None
+    return kind if kind in REJECTION_KINDS else None
 
 
 def _message(response: requests.Response) -> str | None:
@@ -270,7 +274,7 @@ def classify(response: requests.Response) -> dict[str, Any]:
         return {
             "outcome": Outcome.REJECTED,
             "error": _message(response) or "The provider rejected the notification.",
-            "rejected": rejection_kind(response),
+            "rejection": rejection_kind(response),
         }
     if status in REFUSED_CREDENTIALS:
         log.error(

@@ -27,7 +27,7 @@ from notifier.observability.metrics import record_delivery
 from notifier.suppressions import tokens
 from notifier.suppressions.models import Reason
 from notifier.suppressions.service import suppress_targets
-from notifier.worker.client import DeliveryRequest, DeliveryResult
+from notifier.worker.client import REJECTED_TARGET, DeliveryRequest, DeliveryResult
 from notifier.worker.policy import Settings, new_state
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ class DeliveryQueue:
                 [
                     claim.id
                     for claim, result in outcomes
-                    if result.rejected == "target"
+                    if result.rejection == REJECTED_TARGET
                     and (claim.id, claim.version, claim.request.idempotency_key) in recorded.applied
                 ],
                 Reason.REJECTED,

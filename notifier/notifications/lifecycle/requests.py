@@ -22,6 +22,7 @@ from notifier.auth.principal import current_principal
 from notifier.database import utcnow
 from notifier.notifications.lifecycle import EDITABLE_STATUSES, Status
 from notifier.notifications.models import Notification
+from notifier.suppressions.matching import suppressed_condition
 from notifier.templates.texts import still_usable
 
 _TABLE = Notification.__table__
@@ -62,7 +63,16 @@ def _insert_pending(from_template: bool):
         values = select(
             owner.label("user_id"),
             *(bindparam(name, type_=_TABLE.c[name].type).label(name) for name in _NEW_ROW_COLUMNS),
-        ).where(valid, *([still_usable(owner)] if from_template else []))
+        ).where(
+            valid,
+            # A suppressed target inserts nothing; the service then says why (422).
+            ~suppressed_condition(
+                owner,
+                bindparam("channel", type_=_TABLE.c.channel.type),
+                bindparam("target", type_=_TABLE.c.target.type),
+            ),
+            *([still_usable(owner)] if from_template else []),
+        )
         return (
             insert(_TABLE)
             .from_select(list(values.selected_columns.keys()), values)

@@ -33,9 +33,21 @@ TEMPLATE_READS = {
 }
 
 
+# Receipts and suppressions act on notifications: a key reads or writes them with
+# the notification scopes.
+NOTIFICATION_DATA = {
+    ("POST", "/receipts"): "notifications:write",
+    ("GET", "/suppressions"): "notifications:read",
+    ("POST", "/suppressions"): "notifications:write",
+    ("DELETE", "/suppressions/<id:suppression_id>"): "notifications:write",
+}
+
+
 def expected_scope(method: str, rule: str) -> str | None:
     if rule.startswith("/notifications"):
         return SCOPE_OF_METHOD[method]
+    if (method, rule) in NOTIFICATION_DATA:
+        return NOTIFICATION_DATA[method, rule]
     if (method, rule) in TEMPLATE_READS:
         return "templates:read"
     return None

@@ -16,6 +16,7 @@ FIELDS = {
     "attempts",
     "scheduled_at",
     "sent_at",
+    "delivered_at",
     "error_message",
     "provider_message_id",
     "sandbox",
@@ -23,6 +24,8 @@ FIELDS = {
     "template_id",
     "template_version",
     "reference",
+    "unsubscribe",
+    "unsubscribe_url",
     "created_at",
     "updated_at",
 }
