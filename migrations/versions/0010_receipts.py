@@ -39,7 +39,9 @@ def _sqlite_foreign_keys(on: bool) -> None:
         raise RuntimeError("a table copy broke a foreign key")
 
 
-def _checks(statuses: str, highest_event: int, width: int) -> None:
+def _checks(statuses: str, highest_event: int, width: int, drop: tuple[str, ...] = ()) -> None:
+    """The status and event CHECKs (and the status width); `drop`: notification columns
+    to remove in the same copy, so that its triggers are restored after it."""
     bind = op.get_bind()
     postgres = bind.dialect.name == "postgresql"
     if not postgres:
@@ -62,6 +64,8 @@ def _checks(statuses: str, highest_event: int, width: int) -> None:
             batch.drop_constraint(op.f(f"ck_{table}_{name}"), type_="check")
             if column:
                 batch.alter_column(column, type_=sa.String(length=width))
+                for name_to_drop in drop:
+                    batch.drop_column(name_to_drop)
             batch.create_check_constraint(op.f(f"ck_{table}_{name}"), sa.text(check))
         if column:
             # While the copy has no triggers: they name the counts table, so SQLite
@@ -134,7 +138,4 @@ def downgrade():
     op.execute("UPDATE notifications SET status = 'sent' WHERE status = 'delivered'")
     op.execute("UPDATE webhooks SET event_mask = event_mask & 7 WHERE event_mask & 7 != 0")
     op.execute("UPDATE webhooks SET event_mask = 7 WHERE event_mask & 7 = 0")
-    _checks(OLD_STATUSES, 7, 8)
-    with op.batch_alter_table("notifications") as batch:
-        batch.drop_column("unsubscribe")
-        batch.drop_column("delivered_at")
+    _checks(OLD_STATUSES, 7, 8, drop=("unsubscribe", "delivered_at"))

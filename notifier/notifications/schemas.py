@@ -260,10 +260,14 @@ class NotificationSchema(BaseSchema):
                 return obj["unsubscribe_url"]
             values = obj
         else:
-            values = {name: getattr(obj, name) for name in ("user_id", "channel", "target")}
-            values["unsubscribe"] = obj.unsubscribe
+            names = ("user_id", "channel", "target", "unsubscribe", "sandbox")
+            values = {name: getattr(obj, name) for name in names}
         return tokens.current_link(
-            values["user_id"], values["channel"], values["target"], values["unsubscribe"]
+            values["user_id"],
+            values["channel"],
+            values["target"],
+            values["unsubscribe"],
+            values["sandbox"],
         )
 
 
@@ -308,7 +312,7 @@ def body_from_values(values) -> dict:
 def _times_as_text(body: dict) -> dict:
     """Times as ISO 8601 text, and the derived fields."""
     body["unsubscribe_url"] = tokens.current_link(
-        body["user_id"], body["channel"], body["target"], body["unsubscribe"]
+        body["user_id"], body["channel"], body["target"], body["unsubscribe"], body["sandbox"]
     )
     for name in _BODY_TIMES:
         value = body[name]

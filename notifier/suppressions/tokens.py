@@ -1,6 +1,6 @@
 """Unsubscribe tokens and links: signed, so they can be neither guessed nor altered.
 
-A token is [user id, channel, target] signed with itsdangerous, keyed with
+A token is [user id, channel, target, sandbox] signed with itsdangerous, keyed with
 `SECRET_KEY` or, when it is unset, a key derived from `JWT_SECRET_KEY` (never
 that key itself, so a token of one kind can never pass as the other). The same
 notification always yields the same link, so it is derived where it is shown
@@ -37,33 +37,46 @@ def _serializer(config: Mapping[str, Any]) -> URLSafeSerializer:
 
 
 def link(
-    config: Mapping[str, Any], user_id: int, channel: str, target: str, wanted: bool
+    config: Mapping[str, Any],
+    user_id: int,
+    channel: str,
+    target: str,
+    wanted: bool,
+    sandbox: bool = False,
 ) -> str | None:
-    """`{PUBLIC_BASE_URL}/unsubscribe/<token>` for a wanted email link, else None."""
+    """`{PUBLIC_BASE_URL}/unsubscribe/<token>` for a wanted email link, else None.
+
+    A sandbox notification's link names it as such: using it suppresses nothing.
+    """
     base = (config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     if not (wanted and channel == EMAIL and base):
         return None
-    return f"{base}/unsubscribe/{_serializer(config).dumps([user_id, channel, target])}"
+    token = _serializer(config).dumps([user_id, channel, target, bool(sandbox)])
+    return f"{base}/unsubscribe/{token}"
 
 
-def current_link(user_id: int, channel: str, target: str, wanted: bool) -> str | None:
+def current_link(
+    user_id: int, channel: str, target: str, wanted: bool, sandbox: bool = False
+) -> str | None:
     """`link` with the running app's settings (None outside an app)."""
     if not wanted or not has_app_context():
         return None
-    return link(current_app.config, user_id, channel, target, wanted)
+    return link(current_app.config, user_id, channel, target, wanted, sandbox)
 
 
-def verify(config: Mapping[str, Any], token: str) -> tuple[int, str, str] | None:
-    """(user id, channel, target) of a token that verifies; None for any other."""
+def verify(config: Mapping[str, Any], token: str) -> tuple[int, str, str, bool] | None:
+    """(user id, channel, target, sandbox) of a token that verifies; None for any other."""
     if len(token) > MAX_TOKEN_CHARS:
         return None
     try:
         value = _serializer(config).loads(token)
     except BadData:
         return None
-    if not (isinstance(value, list) and len(value) == 3):
+    if not (isinstance(value, list) and len(value) == 4):
         return None
-    user_id, channel, target = value
+    user_id, channel, target, sandbox = value
     if type(user_id) is not int or channel not in CHANNELS or not isinstance(target, str):
         return None
-    return user_id, channel, target
+    if not isinstance(sandbox, bool):
+        return None
+    return user_id, channel, target, sandbox

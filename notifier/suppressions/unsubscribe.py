@@ -1,10 +1,11 @@
 """One-click unsubscribe (RFC 8058): signed links that suppress an email address.
 
 A token (`tokens`) names the user id, the channel and the target, signed, so it
-can be neither guessed nor altered. It suppresses that target for
-that user only. `POST /unsubscribe/<token>` (what mail clients send on a
-one-click unsubscribe) adds the suppression; `GET` only shows a page with a
-button that POSTs, because mail scanners follow links.
+can be neither guessed nor altered. It suppresses that target for that user
+only; a sandbox notification's link suppresses nothing. `POST
+/unsubscribe/<token>` (what mail clients send on a one-click unsubscribe) adds
+the suppression; `GET` only shows a page with a button that POSTs, because mail
+scanners follow links.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ blp = Blueprint(
 )
 
 
-def _verified(token: str) -> tuple[int, str, str]:
+def _verified(token: str) -> tuple[int, str, str, bool]:
     found = tokens.verify(current_app.config, token)
     if found is None:
         raise not_found(NOT_FOUND)
@@ -55,7 +56,7 @@ class Unsubscribe(MethodView):
     @blp.alt_response(404, description="The link does not verify")
     def get(self, token):
         """A page asking to confirm; following the link never unsubscribes"""
-        _, _, target = _verified(token)
+        _, _, target, _ = _verified(token)
         html = PAGE.format(target=escape(target), action=escape(f"/unsubscribe/{token}"))
         return Response(html, 200, mimetype="text/html")
 
@@ -66,9 +67,11 @@ class Unsubscribe(MethodView):
 
         Any body is accepted. Repeating it answers the same.
         """
-        user_id, channel, target = _verified(token)
+        user_id, channel, target, sandbox = _verified(token)
         with autocommit() as connection:
             if connection.scalar(select(User.id).where(User.id == user_id)) is None:
                 raise not_found(NOT_FOUND)
-            service.add(connection, user_id, channel, target, Reason.UNSUBSCRIBE)
+            # A sandbox email reached nobody real: its link suppresses nothing.
+            if not sandbox:
+                service.add(connection, user_id, channel, target, Reason.UNSUBSCRIBE)
         return {"status": "unsubscribed"}

@@ -129,7 +129,8 @@ def _unsubscribe_url(data: dict, text: Text) -> str | None:
         target = channels.normalize_target(text.channel, data["target"])
     except channels.ChannelError:
         return None
-    return tokens.current_link(current_principal().user_id, text.channel, target, True)
+    principal = current_principal()
+    return tokens.current_link(principal.user_id, text.channel, target, True, principal.sandbox)
 
 
 def preview(template_id: int, data: dict) -> dict[str, Any]:

@@ -133,7 +133,7 @@ def test_a_bad_token_is_404_for_get_and_post(client, token, user):
 
 def test_a_token_signed_with_another_key_is_404(client, user):
     forged = URLSafeSerializer("another-key-of-at-least-32-bytes!!", salt="notifier.unsubscribe")
-    token = forged.dumps([user.id, "email", "a@example.com"])
+    token = forged.dumps([user.id, "email", "a@example.com", False])
 
     assert client.post(f"/unsubscribe/{token}").status_code == 404
     assert suppressions_of(user.id) == []
@@ -209,3 +209,14 @@ def test_the_dispatcher_sends_list_unsubscribe_to_the_delivery_service(app, api,
     }
     assert bodies[with_link["id"]]["list_unsubscribe"] == with_link["unsubscribe_url"]
     assert "list_unsubscribe" not in bodies[without["id"]]
+
+
+def test_a_sandbox_notifications_link_suppresses_nothing(make_key, client, user):
+    test_key, _ = make_key(mode="test")
+    body = {"title": "T", "content": "C", "channel": "email", "target": "a@example.com"}
+    created = test_key.post("/notifications", 201, json={**body, "unsubscribe": True}).get_json()
+
+    response = client.post(_path(created["unsubscribe_url"]))
+
+    assert (response.status_code, response.get_json()) == (200, {"status": "unsubscribed"})
+    assert suppressions_of(user.id) == []
