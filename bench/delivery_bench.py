@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/delivery_bench.py
     .venv/bin/python bench/delivery_bench.py --count 1000 --latencies 200 --procs 1
+    .venv/bin/python bench/delivery_bench.py --suppressions 10000  # the claim's check
 
 Steps: (re)create the database `notifier_delivery_bench` (or `--database`) and migrate
 it with `flask --app wsgi db upgrade`. For each simulated provider latency
@@ -39,7 +40,7 @@ if str(REPO_ROOT) not in sys.path:
 
 # These need REPO_ROOT on sys.path (bench/delivery_bench.py is run as a script).
 from bench.database import Database  # noqa: E402
-from bench.delivery_data import reset  # noqa: E402
+from bench.delivery_data import add_suppressions, reset  # noqa: E402
 from bench.delivery_report import table  # noqa: E402
 from bench.delivery_runs import DeliveryBench, Run, load_average  # noqa: E402
 from bench.paths import RESULTS_DIR  # noqa: E402
@@ -61,6 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="throughput runs per setup")
     parser.add_argument("--concurrency", type=int, help="DELIVERY_CONCURRENCY")
     parser.add_argument("--batch-size", type=int, help="DELIVERY_BATCH_SIZE")
+    parser.add_argument(
+        "--suppressions",
+        type=int,
+        default=0,
+        help="suppressed addresses per bench user (none a bench target): the claim's check",
+    )
     parser.add_argument(
         "--database",
         default=DEFAULT_DATABASE,
@@ -124,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             args.db.migrate(bench.base_env())
             connection = args.db.connect()
             bench.users = reset(connection)
+            add_suppressions(connection, bench.users, args.suppressions)
             connection.close()
             runs = measure(bench, args)
             succeeded = True

@@ -36,6 +36,43 @@ def reset(
         return [row[0] for row in rows]
 
 
+def add_suppressions(
+    connection: psycopg2.extensions.connection, user_ids: list[int], per_user: int
+) -> None:
+    """`per_user` suppressed email addresses for every user, none of them a bench target,
+    so every claim pays the suppression check against a large table and sends anyway."""
+    if per_user < 1:
+        return
+    from notifier.suppressions.matching import key_columns
+
+    now = datetime.now(UTC)
+    rows = []
+    for user_id in user_ids:
+        for i in range(per_user):
+            target = f"blocked{i}@example.com"
+            keys = key_columns("email", target)
+            rows.append(
+                (
+                    user_id,
+                    "email",
+                    target,
+                    keys["target_prefix"],
+                    keys["target_hash"],
+                    "manual",
+                    now,
+                )
+            )
+    with connection, connection.cursor() as cursor:
+        psycopg2.extras.execute_values(
+            cursor,
+            "INSERT INTO suppressions (user_id, channel, target, target_prefix, target_hash,"
+            " reason, created_at) VALUES %s",
+            rows,
+            page_size=5000,
+        )
+        cursor.execute("ANALYZE suppressions")
+
+
 def row(user_id: int, i: int, now: datetime) -> tuple[Any, ...]:
     return (
         user_id,

@@ -24,6 +24,10 @@ from notifier.migrate import register_migrations
 from notifier.notifications import models as _notification_models  # noqa: F401
 from notifier.observability.hooks import register_observability
 from notifier.openapi import Api
+from notifier.receipts import routes as receipts
+from notifier.suppressions import models as _suppression_models  # noqa: F401
+from notifier.suppressions import routes as suppressions
+from notifier.suppressions import unsubscribe
 from notifier.templates import models as _template_models  # noqa: F401
 from notifier.users import models as _user_models  # noqa: F401
 from notifier.web import ErrorShapeApi, register_body_limit, register_docs_assets
@@ -77,6 +81,12 @@ def check_secret(app: Flask) -> None:
         raise RuntimeError(
             f"JWT_SECRET_KEY must be set to at least {MIN_SECRET_BYTES} bytes "
             '(generate one: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+    own = app.config.get("SECRET_KEY") or ""
+    if own and len(own.encode()) < MIN_SECRET_BYTES:
+        raise RuntimeError(
+            f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes, or unset "
+            "(then it is derived from JWT_SECRET_KEY)"
         )
 
 
@@ -137,6 +147,18 @@ def register_extensions(app: Flask) -> ErrorShapeApi:
 
 
 def register_blueprints(api: ErrorShapeApi) -> None:
-    blueprints = (health, users, auth, notifications, templates, batches, api_keys, webhooks)
+    blueprints = (
+        health,
+        users,
+        auth,
+        notifications,
+        templates,
+        batches,
+        api_keys,
+        webhooks,
+        receipts,
+        suppressions,
+        unsubscribe,
+    )
     for blueprint in (module.blp for module in blueprints):
         api.register_blueprint(blueprint)

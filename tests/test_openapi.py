@@ -85,6 +85,7 @@ ROW_ANSWERS = {
     "Template": "templates",
     "TemplateVersion": "template_versions",
     "Batch": "batches",
+    "Suppression": "suppressions",
 }
 OTHER_ANSWERS = {"Status", "Tokens", "AccessToken", "Index", "PreviewResult"}
 # Fields whose values come from a closed list, wherever an answer has them.
@@ -130,7 +131,14 @@ def test_every_status_and_channel_in_an_answer_is_an_enum(client):
                 assert prop.get("enum") or prop.get("items", {}).get("enum"), (name, field)
     assert seen == ENUM_FIELDS
     notification = schemas["Notification"]["properties"]
-    assert notification["status"]["enum"] == ["pending", "sending", "sent", "failed", "cancelled"]
+    assert notification["status"]["enum"] == [
+        "pending",
+        "sending",
+        "sent",
+        "failed",
+        "cancelled",
+        "delivered",
+    ]
     assert notification["channel"]["enum"] == ["email", "sms", "push"]
 
 

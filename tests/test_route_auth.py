@@ -14,6 +14,13 @@ PUBLIC = {
     ("GET", "/docs"),
     ("GET", "/docs/assets/<path:filename>"),
     ("GET", "/static/<path:filename>"),
+    # Twilio's status callbacks: Twilio has no token of ours; each request is
+    # checked by its X-Twilio-Signature instead (403 when missing or wrong).
+    ("POST", "/receipts/twilio"),
+    # One-click unsubscribe links in emails: whoever holds the signed link may use
+    # it (the token names the user and the address, and cannot be forged).
+    ("GET", "/unsubscribe/<string:token>"),
+    ("POST", "/unsubscribe/<string:token>"),
 }
 
 

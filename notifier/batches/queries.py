@@ -51,6 +51,7 @@ SHARED_FIELDS = (
     "template_id",
     "template_version",
     "batch_id",
+    "unsubscribe",
     "created_at",
     "updated_at",
 )

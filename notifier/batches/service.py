@@ -5,7 +5,7 @@ rules and the one renderer), then writes the batch and all its notifications
 in one transaction (`queries`: two statements, whatever the number of
 recipients). Each notification is a `pending` one like any other, with
 `batch_id` and `reference` set; a recipient whose target is suppressed is
-created `failed` instead (`suppressed_targets`), and is never sent.
+created `failed` instead (`notifier.suppressions.matching.suppressed_among`), and is never sent.
 
 `unsubscribe` is accepted (default true) and not stored yet: nothing sends an
 unsubscribe link so far; the notifications gain it with one-click unsubscribe.
@@ -30,17 +30,11 @@ from notifier.extensions import db
 from notifier.notifications import idempotency
 from notifier.notifications.lifecycle import STATUSES, Status, batch_status
 from notifier.notifications.lifecycle import requests as transitions
+from notifier.suppressions import matching
 from notifier.templates import messages
 
 NOT_FOUND = "Batch not found."
 SUPPRESSED = "Suppressed"
-
-
-def suppressed_targets(user_id: int, channel: str, targets: set[str]) -> dict[str, str]:
-    """Which of these targets the user's suppression list holds, with the reason of
-    each: their notifications are created `failed`, never sent. None yet (the
-    suppression list is a feature of its own): {}."""
-    return {}
 
 
 def create_batch(data: dict, idempotency_key: str | None = None) -> tuple[dict, bool]:
@@ -96,8 +90,11 @@ def _insert(data: dict, version: int, recipients: list[Recipient], connection) -
     )
     if batch is None:  # the template went since it was read, or the credential did
         raise nothing_matched(unprocessable("template_id", "You have no template with this id."))
-    suppressed = suppressed_targets(
-        principal.user_id, batch["channel"], {recipient.target for recipient in recipients}
+    suppressed = matching.suppressed_among(
+        connection,
+        principal.user_id,
+        batch["channel"],
+        {recipient.target for recipient in recipients},
     )
     # One delivery key per notification: a random prefix per batch, then its position.
     prefix = uuid.uuid4().hex[:20]
@@ -120,6 +117,8 @@ def _insert(data: dict, version: int, recipients: list[Recipient], connection) -
         "template_id": batch["template_id"],
         "template_version": version,
         "batch_id": batch["id"],
+        # One-click unsubscribe is on by default for a batch (email with PUBLIC_BASE_URL).
+        "unsubscribe": bool(data.get("unsubscribe", True)),
         "created_at": now,
         "updated_at": now,
     }

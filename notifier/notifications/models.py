@@ -104,6 +104,13 @@ class Notification(db.Model):
             postgresql_where=text(f"status = '{Status.PENDING}'"),
             sqlite_where=text(f"status = '{Status.PENDING}'"),
         ),
+        # Receipts find a notification by the provider's message id.
+        Index(
+            "ix_notifications_provider_message_id",
+            "provider_message_id",
+            postgresql_where=text("provider_message_id IS NOT NULL"),
+            sqlite_where=text("provider_message_id IS NOT NULL"),
+        ),
         Index(
             "ix_notifications_lease",
             "lease_expires_at",
@@ -126,6 +133,8 @@ class Notification(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
     delivery_key: Mapped[str] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a receipt said it reached the person (status `delivered`).
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error_message: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
     # Created with a test key: delivered by the simulator only, whatever the providers.
@@ -139,6 +148,8 @@ class Notification(db.Model):
     # marked deleted), and a key would lock the template's row on every send.
     template_id: Mapped[int | None] = mapped_column(BigId)
     template_version: Mapped[int | None] = mapped_column(Integer)
+    # Asked for a one-click unsubscribe link (used for email when PUBLIC_BASE_URL is set).
+    unsubscribe: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The caller's own id for it, not unique.
     reference: Mapped[str | None] = mapped_column(String(255))
     # The batch it was sent in (NULL when sent alone; SET NULL if a batch row goes).

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from notifier import channels
 from notifier.notifications.lifecycle import OUTCOMES, Status
 from notifier.schemas import BaseSchema, QuerySchema, Text, UTCDateTime
+from notifier.suppressions import tokens
 
 # Reused by every schema with a notification's title or content (templates too): `Text`
 # refuses control characters in a title and allows only line breaks and tabs in content.
@@ -107,6 +110,13 @@ class NotificationSendSchema(BaseSchema):
         metadata={"description": "Not delivered before this time; null or past: now"},
     )
     reference = Text(**REFERENCE)
+    unsubscribe = fields.Boolean(
+        metadata={
+            "description": "Add a one-click unsubscribe link (email, when the service has a "
+            "public address): unsubscribe_url, {{ unsubscribe_url }} in a template, and the "
+            "List-Unsubscribe headers. Default: false"
+        }
+    )
     template_id = fields.Integer(**TEMPLATE_ID)
     template_version = fields.Integer(
         strict=True,
@@ -203,6 +213,11 @@ class NotificationSchema(BaseSchema):
     attempts = fields.Integer(dump_only=True)
     scheduled_at = UTCDateTime(dump_only=True, allow_none=True)
     sent_at = UTCDateTime(dump_only=True, allow_none=True)
+    delivered_at = UTCDateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "When a receipt said it reached the person, or null"},
+    )
     error_message = fields.String(dump_only=True, allow_none=True)
     provider_message_id = fields.String(dump_only=True, allow_none=True)
     sandbox = fields.Boolean(
@@ -231,8 +246,38 @@ class NotificationSchema(BaseSchema):
     reference = fields.String(
         dump_only=True, allow_none=True, metadata={"description": "Your own id, or null"}
     )
+    unsubscribe = fields.Boolean(
+        dump_only=True, metadata={"description": "A one-click unsubscribe link was asked for"}
+    )
+    unsubscribe_url = fields.Method(
+        "_unsubscribe_url",
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "description": "The one-click unsubscribe link (email, with PUBLIC_BASE_URL set), "
+            "or null",
+        },
+    )
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
+
+    def _unsubscribe_url(self, obj) -> str | None:
+        """Derived from a row or model; a body built by `notification_body` has it."""
+        if isinstance(obj, Mapping):
+            if "unsubscribe_url" in obj:
+                return obj["unsubscribe_url"]
+            values = obj
+        else:
+            names = ("user_id", "channel", "target", "unsubscribe", "sandbox")
+            values = {name: getattr(obj, name) for name in names}
+        return tokens.current_link(
+            values["user_id"],
+            values["channel"],
+            values["target"],
+            values["unsubscribe"],
+            values["sandbox"],
+        )
 
 
 class DeliveryAttemptSchema(BaseSchema):
@@ -248,7 +293,9 @@ class DeliveryAttemptSchema(BaseSchema):
     duration_ms = fields.Integer(dump_only=True)
 
 
-BODY_FIELDS = tuple(NotificationSchema().dump_fields)
+# Derived from the stored fields when a body is built, not stored.
+DERIVED_FIELDS = ("unsubscribe_url",)
+BODY_FIELDS = tuple(name for name in NotificationSchema().dump_fields if name not in DERIVED_FIELDS)
 _BODY_TIMES = tuple(
     name
     for name, field in NotificationSchema().dump_fields.items()
@@ -272,6 +319,10 @@ def body_from_values(values) -> dict:
 
 
 def _times_as_text(body: dict) -> dict:
+    """Times as ISO 8601 text, and the derived fields."""
+    body["unsubscribe_url"] = tokens.current_link(
+        body["user_id"], body["channel"], body["target"], body["unsubscribe"], body["sandbox"]
+    )
     for name in _BODY_TIMES:
         value = body[name]
         if value is not None:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from notifier import channels
 from notifier.auth.ownership import nothing_matched
+from notifier.auth.principal import current_principal
 from notifier.database import transaction
 from notifier.errors import conflict, not_found, unprocessable
 from notifier.extensions import db
@@ -26,6 +27,7 @@ from notifier.notifications.lifecycle import CANCELLABLE_STATUSES
 from notifier.notifications.lifecycle import requests as transitions
 from notifier.notifications.models import EDITABLE_STATUSES
 from notifier.notifications.schemas import notification_body
+from notifier.suppressions.service import check_not_suppressed
 from notifier.templates.messages import render_for_send
 
 __all__ = [
@@ -42,13 +44,20 @@ __all__ = [
 NOT_FOUND = queries.NOT_FOUND
 
 
-def _check_channel_rules(fields: dict) -> str:
-    """Validate the target and the channel limits; return the normalised target."""
+def _check_channel_rules(fields: dict, *, suppressed: bool = True) -> str:
+    """Validate the target and the channel limits; return the normalised target.
+
+    A suppressed target is refused too (422 on `target`, saying why), for test
+    keys as well, so the path can be tried in the sandbox. A create checks it
+    inside its INSERT instead (`suppressed=False` here): no extra round trip.
+    """
     try:
         target = channels.normalize_target(fields["channel"], fields["target"])
         channels.check_content(fields["channel"], fields["title"], fields["content"])
     except channels.ChannelError as error:
         raise unprocessable(error.field, error.message) from None
+    if suppressed:
+        check_not_suppressed(current_principal().user_id, fields["channel"], target)
     return target
 
 
@@ -60,7 +69,7 @@ def create_notification(data: dict, idempotency_key: str | None = None) -> tuple
     race on the unique (user, key) index) answers that stored body.
     """
     fields = {**data, **render_for_send(data)} if "template_id" in data else data
-    target = _check_channel_rules(fields)
+    target = _check_channel_rules(fields, suppressed=False)
     if idempotency_key is None:
         return notification_body(_insert(data, fields, target)), False
 
@@ -91,6 +100,8 @@ def _insert(data: dict, fields: dict, target: str, connection=None) -> RowMappin
     more. The channel is fixed, so the checked target stays valid.
     """
     row = transitions.insert_pending(fields, target, connection)
+    if row is None:  # the target is suppressed (422 saying why), or see below
+        check_not_suppressed(current_principal().user_id, fields["channel"], target)
     if row is None and "template_id" in data:
         fields = {**data, **render_for_send(data, fresh=True)}
         row = transitions.insert_pending(fields, target, connection)

@@ -19,6 +19,7 @@ from notifier import channels
 from notifier.auth.ownership import nothing_matched, owned, run
 from notifier.auth.principal import current_principal
 from notifier.errors import not_found, unprocessable
+from notifier.suppressions import tokens
 from notifier.templates import rendering, texts
 from notifier.templates.models import Template, TemplateVersion
 from notifier.templates.service import NOT_FOUND
@@ -123,7 +124,7 @@ def render_for_send(data: dict, *, fresh: bool = False) -> dict[str, Any]:
     even if this process remembers its text (the insert found it stale)."""
     template_id, pinned = data["template_id"], data.get("template_version")
     text = text_for_send(template_id, pinned, fresh=fresh)
-    rendered = _render(text, data.get("personalisation") or {})
+    rendered = _render(text, data.get("personalisation") or {}, _unsubscribe_url(data, text))
     return {
         "channel": text.channel,
         "title": rendered.title,
@@ -132,6 +133,22 @@ def render_for_send(data: dict, *, fresh: bool = False) -> dict[str, Any]:
         "template_version": text.version,
         "template_check": texts.usable_params(template_id, text.version, pinned is not None),
     }
+
+
+def _unsubscribe_url(data: dict, text: Text) -> str | None:
+    """The link the notification will carry, for `{{ unsubscribe_url }}` (None: none).
+
+    Derived from the normalised target, as the notification's own is; a target
+    that does not normalise gets none here and is refused by the send's checks.
+    """
+    if not data.get("unsubscribe") or text.channel != channels.EMAIL:
+        return None
+    try:
+        target = channels.normalize_target(text.channel, data["target"])
+    except channels.ChannelError:
+        return None
+    principal = current_principal()
+    return tokens.current_link(principal.user_id, text.channel, target, True, principal.sandbox)
 
 
 def preview(template_id: int, data: dict) -> dict[str, Any]:

@@ -37,6 +37,7 @@ EVENT_BITS = {
     "notification.sent": 1,
     "notification.failed": 2,
     "notification.retrying": 4,
+    "notification.delivered": 8,
 }
 EVENT_TYPES = tuple(EVENT_BITS)
 TEST_EVENT = "webhook.test"

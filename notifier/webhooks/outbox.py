@@ -60,6 +60,7 @@ EVENT_FOR_STATUS = {
     Status.SENT: "notification.sent",
     Status.FAILED: "notification.failed",
     Status.PENDING: "notification.retrying",
+    Status.DELIVERED: "notification.delivered",  # a receipt (lifecycle.receipts)
 }
 
 _BODY_COLUMNS = tuple(notifications.c[name] for name in BODY_FIELDS)

@@ -53,7 +53,8 @@ REFUSED_CREDENTIALS = frozenset({401, 403})
 MAX_ERROR_CHARS = 500
 MAX_PROVIDER_ID_CHARS = 255  # the width of notifications.provider_message_id
 # What a 422 may say was refused: the recipient, or the message.
-REJECTED_KINDS = frozenset({"target", "message"})
+REJECTED_TARGET = "target"
+REJECTED_KINDS = frozenset({REJECTED_TARGET, "message"})
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from notifier.backoff import exponential_backoff
 from notifier.notifications.lifecycle import NewState, Outcome, Status
+from notifier.suppressions import tokens
 from notifier.worker.client import DeliveryResult
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ class Settings:
     # DELIVERY_API_TOKEN: the delivery service answers 401 without it. Kept out of repr,
     # so that no log line of the settings shows it.
     api_token: str = field(default="", repr=False)
+    # One-click unsubscribe links sent as `list_unsubscribe` (notifier.suppressions.tokens):
+    # PUBLIC_BASE_URL (unset: no links) and the tokens' signing key, out of repr too.
+    public_base_url: str = ""
+    unsubscribe_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], **overrides: Any) -> Settings:
@@ -67,6 +72,8 @@ class Settings:
             poll_interval_s=float(config["DELIVERY_POLL_INTERVAL_S"]),
             idempotency_key_ttl_s=float(config["IDEMPOTENCY_KEY_TTL_S"]),
             api_token=str(config.get("DELIVERY_API_TOKEN") or ""),
+            public_base_url=str(config.get("PUBLIC_BASE_URL") or ""),
+            unsubscribe_secret=tokens.secret(config),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

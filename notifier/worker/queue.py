@@ -24,7 +24,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from notifier.database import utcnow
 from notifier.notifications.lifecycle import Attempt, Status, claims, results
 from notifier.observability.metrics import record_delivery
-from notifier.worker.client import DeliveryRequest, DeliveryResult
+from notifier.suppressions import tokens
+from notifier.suppressions.models import Reason
+from notifier.suppressions.service import suppress_targets
+from notifier.worker.client import REJECTED_TARGET, DeliveryRequest, DeliveryResult
 from notifier.worker.policy import Settings, new_state
 
 log = logging.getLogger(__name__)
@@ -103,11 +106,21 @@ class DeliveryQueue:
                     title=row.title,
                     content=row.content,
                     sandbox=row.sandbox,
+                    list_unsubscribe=self._unsubscribe_link(row),
                 ),
                 lease_deadline=lease_deadline,
             )
             for row in rows
         ]
+
+    def _unsubscribe_link(self, row) -> str | None:
+        if not row.unsubscribe:
+            return None
+        config = {
+            "PUBLIC_BASE_URL": self.settings.public_base_url,
+            "SECRET_KEY": self.settings.unsubscribe_secret,
+        }
+        return tokens.link(config, row.user_id, row.channel, row.target, True, row.sandbox)
 
     def record(self, claim: Claim, result: DeliveryResult, now: datetime | None = None) -> bool:
         """Write one attempt's result; False when it was dropped (see `record_many`)."""
@@ -148,6 +161,17 @@ class DeliveryQueue:
         ]
         with self.engine.begin() as connection:
             recorded = results.record_results(connection, batch, now)
+            # A recipient the provider refused is suppressed with the failure it causes.
+            suppress_targets(
+                connection,
+                [
+                    claim.id
+                    for claim, result in outcomes
+                    if result.rejected_kind == REJECTED_TARGET
+                    and (claim.id, claim.version, claim.request.idempotency_key) in recorded.applied
+                ],
+                Reason.REJECTED,
+            )
         done = []
         for (claim, result), written in zip(outcomes, batch, strict=True):
             record_delivery(claim.request.channel, result.outcome, result.duration_ms / 1000)

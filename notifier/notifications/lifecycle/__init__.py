@@ -15,6 +15,9 @@ keep their own frozen copies). The transitions::
 
       pending ──── cancel ────► cancelled   (final: no edit, no claim; delete still removes it)
 
+    receipt (lifecycle.receipts): sent ──► delivered, or sent ──► failed; a
+    receipt for a notification in any other state changes nothing.
+
     reclaim (a lease expired): `sending` again under a new lease, or
     `failed` when the lost try was the last one.
 
@@ -25,7 +28,7 @@ Where each one is written:
 - a caller's (create, edit/re-queue, cancel, delete) in `lifecycle.requests`, each one
   statement through `notifier.auth.ownership`; `notifications.service` calls them.
 
-A transition that a webhook event announces (sent, failed, retrying) writes the
+A transition that a webhook event announces (sent, failed, retrying, delivered) writes the
 event into the outbox in its own transaction.
 
 This module imports no model, so that the models can use the enums in their
@@ -47,6 +50,7 @@ class Status(StrEnum):
     SENT = "sent"  # the provider accepted it
     FAILED = "failed"  # rejected, or out of attempts; editing re-queues it
     CANCELLED = "cancelled"  # cancelled while pending: never delivered, final
+    DELIVERED = "delivered"  # a receipt said it reached the person (final)
 
 
 class Outcome(StrEnum):

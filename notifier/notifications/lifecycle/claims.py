@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, literal, select, update
 from sqlalchemy.engine import Connection, Row
 
 from notifier import claims as queue_claims
@@ -22,6 +22,7 @@ from notifier.database import UTCDateTime
 from notifier.notifications.lifecycle import Attempt, Outcome, Status
 from notifier.notifications.lifecycle.results import insert_attempts
 from notifier.notifications.models import Notification
+from notifier.suppressions.matching import suppressed_condition
 from notifier.webhooks.outbox import enqueue_notification_events, event_for_status
 
 notifications = Notification.__table__
@@ -38,6 +39,17 @@ CLAIMED_COLUMNS = (
     _n.title,
     _n.content,
     _n.sandbox,
+    _n.user_id,
+    _n.unsubscribe,
+)
+
+
+# A claimed row whose target is suppressed for its user: one probe of
+# `ix_suppressions_lookup` per claimed row, inside the claim statement itself.
+_SUPPRESSED = suppressed_condition(_n.user_id, _n.channel, _n.target)
+SUPPRESSED_ERROR = (
+    "Suppressed: the target was suppressed before this notification was sent "
+    "(see GET /suppressions)."
 )
 
 
@@ -45,6 +57,12 @@ def claim_due(
     connection: Connection, limit: int, now: datetime, lease_until: datetime
 ) -> list[Row]:
     """pending → sending: up to `limit` due rows, oldest due first, under a lease.
+
+    The same statement fails (pending → failed, `error_message` starting with
+    `Suppressed`) the picked rows whose target is suppressed for their user, so
+    they are never sent; their `notification.failed` events go into the outbox
+    and only the rows to send are returned. No per-row round trip: a large
+    backlog pays one index probe per claimed row, in the database.
 
     Through the one claiming mechanism of every queue (`notifier.claims`): its
     CTE walks the partial index `ix_notifications_due` in `next_attempt_at`
@@ -54,22 +72,33 @@ def claim_due(
     locked (PostgreSQL's EvalPlanQual), so an edit committed before the claim is
     claimed with its new content and version.
     """
-    return queue_claims.claim_due(
+    rows = queue_claims.claim_due(
         connection,
         notifications,
         due=(_n.status == Status.PENDING, _n.next_attempt_at <= now),
         order_by=_n.next_attempt_at,
         limit=limit,
         values={
-            "status": Status.SENDING,
-            "lease_expires_at": lease_until,
-            "attempts": _n.attempts + 1,
+            "status": case((_SUPPRESSED, Status.FAILED.value), else_=Status.SENDING.value),
+            "error_message": case((_SUPPRESSED, SUPPRESSED_ERROR), else_=_n.error_message),
+            "lease_expires_at": case(
+                (_SUPPRESSED, None), else_=literal(lease_until, UTCDateTime())
+            ),
+            "attempts": case((_SUPPRESSED, _n.attempts), else_=_n.attempts + 1),
             "version": _n.version + 1,
             "updated_at": now,
         },
-        returning=CLAIMED_COLUMNS,
+        returning=(*CLAIMED_COLUMNS, _n.status),
         recheck=(_n.status == Status.PENDING,),
     )
+    suppressed = [row.id for row in rows if row.status == Status.FAILED]
+    if not suppressed:
+        return rows
+    # Announced like any other failure, in this transaction (the outbox).
+    enqueue_notification_events(
+        connection, dict.fromkeys(suppressed, event_for_status(Status.FAILED))
+    )
+    return [row for row in rows if row.status != Status.FAILED]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from notifier.auth.principal import current_principal
 from notifier.database import utcnow
 from notifier.notifications.lifecycle import CANCELLABLE_STATUSES, EDITABLE_STATUSES, Status
 from notifier.notifications.models import Notification
+from notifier.suppressions.matching import suppressed_condition
 from notifier.templates.texts import still_usable
 
 _TABLE = Notification.__table__
@@ -39,7 +40,15 @@ _NEW_ROW_COLUMNS = tuple(
     column.name
     for column in _TABLE.c
     if column.name
-    not in {"id", "user_id", "lease_expires_at", "sent_at", "error_message", "provider_message_id"}
+    not in {
+        "id",
+        "user_id",
+        "lease_expires_at",
+        "sent_at",
+        "delivered_at",
+        "error_message",
+        "provider_message_id",
+    }
 )
 
 
@@ -54,7 +63,16 @@ def _insert_pending(from_template: bool):
         values = select(
             owner.label("user_id"),
             *(bindparam(name, type_=_TABLE.c[name].type).label(name) for name in _NEW_ROW_COLUMNS),
-        ).where(valid, *([still_usable(owner)] if from_template else []))
+        ).where(
+            valid,
+            # A suppressed target inserts nothing; the service then says why (422).
+            ~suppressed_condition(
+                owner,
+                bindparam("channel", type_=_TABLE.c.channel.type),
+                bindparam("target", type_=_TABLE.c.target.type),
+            ),
+            *([still_usable(owner)] if from_template else []),
+        )
         return (
             insert(_TABLE)
             .from_select(list(values.selected_columns.keys()), values)
@@ -94,6 +112,7 @@ def insert_pending(
         "template_version": fields.get("template_version"),
         "reference": fields.get("reference"),
         "batch_id": None,
+        "unsubscribe": bool(fields.get("unsubscribe", False)),
         "created_at": now,
         "updated_at": now,
     }

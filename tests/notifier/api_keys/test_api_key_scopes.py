@@ -44,11 +44,23 @@ ROUTE_SCOPES = {
 }
 
 
+# Receipts and suppressions act on notifications: a key reads or writes them with
+# the notification scopes.
+NOTIFICATION_DATA = {
+    ("POST", "/receipts"): "notifications:write",
+    ("GET", "/suppressions"): "notifications:read",
+    ("POST", "/suppressions"): "notifications:write",
+    ("DELETE", "/suppressions/<id:suppression_id>"): "notifications:write",
+}
+
+
 def expected_scope(method: str, rule: str) -> str | None:
     if (method, rule) in ROUTE_SCOPES:
         return ROUTE_SCOPES[method, rule]
     if rule.startswith("/notifications"):
         return SCOPE_OF_METHOD[method]
+    if (method, rule) in NOTIFICATION_DATA:
+        return NOTIFICATION_DATA[method, rule]
     if (method, rule) in TEMPLATE_READS:
         return "templates:read"
     return None

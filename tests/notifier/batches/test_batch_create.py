@@ -12,7 +12,7 @@ from tests.notifier.batches.conftest import (
     send_batch,
 )
 
-STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
+STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "delivered")
 
 
 def test_a_batch_creates_one_rendered_pending_notification_per_recipient(api, user, template):
@@ -242,3 +242,20 @@ def test_a_refused_batch_does_not_use_its_idempotency_key(api, template):
     assert (
         "Idempotent-Replayed" not in api.post("/batches", 201, headers=headers, json=good).headers
     )
+
+
+def test_a_suppressed_recipient_is_created_failed_and_the_others_pending(api, template):
+    api.post("/suppressions", 201, json={"channel": "email", "target": "USER1@example.com"})
+    body = send_batch(api, template["id"], recipients=recipients(3)).get_json()
+    assert body["counts"]["failed"] == 1
+    assert body["counts"]["pending"] == 2
+    rows = {row.target: row for row in notifications_of(body["id"])}
+    assert rows["user1@example.com"].status == "failed"
+    assert rows["user1@example.com"].error_message == "Suppressed: manual"
+    assert {rows[t].status for t in ("user0@example.com", "user2@example.com")} == {"pending"}
+
+
+def test_another_users_suppression_does_not_fail_a_batch_row(api, other_api, template):
+    other_api.post("/suppressions", 201, json={"channel": "email", "target": "user1@example.com"})
+    body = send_batch(api, template["id"], recipients=recipients(2)).get_json()
+    assert body["counts"]["pending"] == 2

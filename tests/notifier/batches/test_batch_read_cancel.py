@@ -51,6 +51,7 @@ def test_the_counts_follow_the_notifications_and_always_sum_to_the_total(api, te
         "sent": 2,
         "failed": 1,
         "cancelled": 2,
+        "delivered": 0,
     }
     assert _sums_to_total(body)
     assert body["status"] == "cancelled"

@@ -16,6 +16,7 @@ FIELDS = {
     "attempts",
     "scheduled_at",
     "sent_at",
+    "delivered_at",
     "error_message",
     "provider_message_id",
     "sandbox",
@@ -24,6 +25,8 @@ FIELDS = {
     "template_version",
     "batch_id",
     "reference",
+    "unsubscribe",
+    "unsubscribe_url",
     "created_at",
     "updated_at",
 }

@@ -11,7 +11,12 @@ from notifier.extensions import db
 from notifier.webhooks.models import WebhookDelivery
 from tests.webhook_support import PUBLIC_URL, make_webhook
 
-ALL_EVENTS = ["notification.sent", "notification.failed", "notification.retrying"]
+ALL_EVENTS = [
+    "notification.sent",
+    "notification.failed",
+    "notification.retrying",
+    "notification.delivered",
+]
 FIELDS = {"id", "url", "events", "description", "enabled", "created_at", "updated_at"}
 
 

@@ -1,0 +1,1 @@
+"""Delivery receipts: whether a sent notification reached the person."""

@@ -1,0 +1,1 @@
+"""Suppressions: targets that are not sent to again (bounced, refused, unsubscribed)."""
