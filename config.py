@@ -94,6 +94,10 @@ class BaseConfig:
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", "")
     JWT_ACCESS_TOKEN_EXPIRES = _env_int("JWT_ACCESS_TOKEN_EXPIRES_S", 900)
     JWT_REFRESH_TOKEN_EXPIRES = _env_int("JWT_REFRESH_TOKEN_EXPIRES_S", 2_592_000)
+    # Signs the console's session cookie; empty: derived from JWT_SECRET_KEY.
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    # Where people reach the service; an https:// address marks the console's cookie Secure.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
     JWT_TOKEN_LOCATION = ["headers"]
     JWT_ALGORITHM = "HS256"
     JWT_DECODE_ALGORITHMS = ["HS256"]
