@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from notifier.api_keys.models import ApiKey
+from notifier.console.views.notifications import PAGE_SIZE
 from notifier.extensions import db
 from notifier.templates.models import Template
 from notifier.webhooks import outbox
@@ -215,7 +216,7 @@ def test_an_unknown_filter_value_shows_the_api_message_by_its_field(signed_in):
 
 
 def test_the_activity_list_is_paged(signed_in, user):
-    for _ in range(51):
+    for _ in range(PAGE_SIZE + 1):
         NotificationFactory(user_id=user.id)
     first = signed_in.get("/console/notifications").get_data(as_text=True)
     assert "Page 1 of 2" in first

@@ -13,7 +13,8 @@ from notifier.notifications.queries import FILTERS
 from notifier.notifications.schemas import NotificationQuerySchema
 from notifier.webhooks import service as webhooks
 
-PAGE_SIZE = 50
+# The API's default page size: the page costs what the API's first page costs.
+PAGE_SIZE = 20
 _PAGES = pagination.parameters_schema(1, PAGE_SIZE, 100)
 _FILTERS = NotificationQuerySchema()
 
