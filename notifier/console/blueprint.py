@@ -81,8 +81,10 @@ def as_time(value: datetime | str | None) -> datetime | None:
 
 @bp.app_template_filter("console_time")
 def _console_time(value) -> str:
-    moment = as_time(value)
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
+    """`YYYY-MM-DD HH:MM:SS` (UTC): a body's ISO text is cut, a datetime formatted."""
+    if isinstance(value, str):
+        return value[:19].replace("T", " ")
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
 @bp.app_context_processor

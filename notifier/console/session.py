@@ -10,18 +10,28 @@ here or through the API, revokes it).
 
 from __future__ import annotations
 
-from flask import g, session
+import time
+
+from flask import current_app, g, session
 
 from notifier.auth import service
 from notifier.auth.principal import Principal, is_valid
 
-USER_ID, SESSION_ID = "uid", "sid"
+USER_ID, SESSION_ID, SIGNED_IN_AT = "uid", "sid", "at"
 
 
 def remember(user_id: int, session_id: str) -> None:
     session.clear()
     session[USER_ID] = user_id
     session[SESSION_ID] = session_id
+    session[SIGNED_IN_AT] = int(time.time())
+
+
+def _expired() -> bool:
+    """A console session lasts as long as the login session's refresh token would."""
+    lifetime = int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
+    signed_in_at = session.get(SIGNED_IN_AT)
+    return not isinstance(signed_in_at, int) or time.time() - signed_in_at >= lifetime
 
 
 def forget() -> None:
@@ -37,6 +47,9 @@ def start() -> bool:
     """Make the cookie's login session the request's `Principal`; False (and the
     cookie dropped) when there is none, or it was revoked or its user deleted."""
     if not signed_in():
+        return False
+    if _expired():
+        forget()
         return False
     g.principal = Principal(session[USER_ID], session[SESSION_ID])
     g.principal_checked = False

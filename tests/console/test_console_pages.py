@@ -122,6 +122,16 @@ def test_signing_out_revokes_the_session_everywhere(signed_in):
     assert signed_in.get("/console").status_code == 302
 
 
+def test_a_session_ends_with_the_login_sessions_lifetime(app, signed_in):
+    lifetime = app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    app.config["JWT_REFRESH_TOKEN_EXPIRES"] = 0
+    try:
+        assert signed_in.get("/console").status_code == 302
+    finally:
+        app.config["JWT_REFRESH_TOKEN_EXPIRES"] = lifetime
+    assert signed_in.get("/console").status_code == 302  # the cookie was dropped
+
+
 def test_a_post_without_a_csrf_token_is_400_and_changes_nothing(signed_in, user):
     response = signed_in.post(
         "/console/templates",
