@@ -30,7 +30,7 @@ CONSOLE_PUBLIC = {
 }
 
 
-def _is_console(rule) -> bool:
+def is_console(rule) -> bool:
     return rule.rule == CONSOLE or rule.rule.startswith(CONSOLE + "/")
 
 
@@ -48,7 +48,7 @@ def test_allowlist_only_names_routes_that_exist(app):
 def test_every_other_route_answers_401_without_a_token(app, client):
     checked = 0
     for method, rule in _routes(app):
-        if (method, rule.rule) in PUBLIC or _is_console(rule):
+        if (method, rule.rule) in PUBLIC or is_console(rule):
             continue
         url = re.sub(r"<id:\w+>", "1", rule.rule)
         response = client.open(url, method=method, json={})
@@ -69,7 +69,7 @@ def test_public_routes_answer_without_a_token(client, method, path):
 def test_every_console_route_redirects_to_sign_in_without_a_session(app, client):
     checked = 0
     for method, rule in _routes(app):
-        if not _is_console(rule) or (method, rule.rule) in CONSOLE_PUBLIC:
+        if not is_console(rule) or (method, rule.rule) in CONSOLE_PUBLIC:
             continue
         url = re.sub(r"<id:\w+>", "1", rule.rule)
         response = client.open(url, method=method, data={})
