@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
 
-from notifier.console.blueprint import bp
-
-csrf = CSRFProtect()
+from notifier.console.blueprint import bp, csrf
 
 # The view modules, imported for their routes (nav order follows this order).
 VIEWS = ("overview", "notifications", "templates", "api_keys", "webhooks", "auth")
@@ -37,8 +35,6 @@ def session_secret(config) -> str:
 
 def init_app(app: Flask) -> None:
     """Register the console: its session cookie, CSRF on its forms only, its routes."""
-    import importlib
-
     for name in VIEWS:
         importlib.import_module(f"notifier.console.views.{name}")
     app.config["SECRET_KEY"] = session_secret(app.config)
