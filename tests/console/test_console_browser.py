@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -185,8 +186,19 @@ def _sign_in(driver, wait, base_url: str) -> None:
     wait.until(expected_conditions.url_matches(r"/console/notifications$"))
 
 
+def _open(driver, wait, url: str, element_id: str) -> None:
+    """Load a page and wait for one of its elements; fail with what the page showed."""
+    driver.get(url)
+    try:
+        wait.until(expected_conditions.presence_of_element_located((By.ID, element_id)))
+    except TimeoutException:
+        pytest.fail(
+            f"{url} has no #{element_id}: {driver.current_url}\n{driver.page_source[:3000]}"
+        )
+
+
 def _template_with_live_preview(driver, wait, base_url: str) -> int:
-    driver.get(f"{base_url}/console/templates")
+    _open(driver, wait, f"{base_url}/console/templates", "name")
     driver.find_element(By.ID, "name").send_keys("Welcome")
     driver.find_element(By.ID, "title").send_keys("Welcome, {{ name }}")
     driver.find_element(By.ID, "content").send_keys("Hello {{ name }}, your code is {{ code }}.")
