@@ -124,11 +124,13 @@ class BaseConfig:
     IDEMPOTENCY_KEY_TTL_S = _env_int("IDEMPOTENCY_KEY_TTL_S", 86_400)
 
     # The address the world reaches the API at (https://notify.example.com): receipt
-    # callbacks and one-click unsubscribe links are built on it; unset: no links.
+    # callbacks and one-click unsubscribe links are built on it (unset: no links), and
+    # an https:// one marks the console's session cookie Secure.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
     # Checks the X-Twilio-Signature of delivery receipts; unset: POST /receipts/twilio is 404.
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
-    # Signs unsubscribe tokens (at least 32 bytes); unset: derived from JWT_SECRET_KEY.
+    # Signs unsubscribe tokens and the console's session cookie (at least 32 bytes);
+    # unset: derived from JWT_SECRET_KEY.
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
 
     DELIVERY_SERVICE_URL = os.environ.get("DELIVERY_SERVICE_URL", "http://localhost:8001")

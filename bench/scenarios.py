@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from bench.console_scenarios import CONSOLE_LIST
 from bench.context import Context, expect
 from bench.scenario import (
     Scenario,
@@ -261,6 +262,7 @@ SCENARIO_LIST: tuple[Scenario, ...] = (
     GET_KEY,
     LIST_100,
     LIST_100K,
+    CONSOLE_LIST,
     PATCH,
     CREATE,
     CREATE_KEY,

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, ValidationError
 
 from config import config_from_env
-from notifier import auth, health, notifications, ratelimit, templates, users, webhooks
+from notifier import auth, console, health, notifications, ratelimit, templates, users, webhooks
 from notifier.api_keys import routes as api_keys
 from notifier.auth import models as _auth_models  # noqa: F401
 from notifier.batches import models as _batch_models  # noqa: F401
@@ -67,6 +67,7 @@ def create_app(config_object=None) -> Flask:
     api = register_extensions(app)
     register_blueprints(api)
     register_docs_assets(app)
+    console.init_app(app)
     register_migrations(app)
     register_commands(app)
     return app

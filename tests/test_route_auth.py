@@ -1,4 +1,9 @@
-"""Every route needs a token, except a short public allowlist."""
+"""Every route needs a token, except a short public allowlist and the console.
+
+The web console (`/console/...`) is a browser's door: it takes a signed session
+cookie, never a token, and answers every URL without a session with a redirect
+to its sign-in page (302), the sign-in page and its static files excepted.
+"""
 
 import re
 
@@ -24,6 +29,18 @@ PUBLIC = {
 }
 
 
+CONSOLE = "/console"
+CONSOLE_PUBLIC = {
+    ("GET", "/console/login"),
+    ("POST", "/console/login"),
+    ("GET", "/console/static/<path:filename>"),
+}
+
+
+def is_console(rule) -> bool:
+    return rule.rule == CONSOLE or rule.rule.startswith(CONSOLE + "/")
+
+
 def _routes(app):
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -38,7 +55,7 @@ def test_allowlist_only_names_routes_that_exist(app):
 def test_every_other_route_answers_401_without_a_token(app, client):
     checked = 0
     for method, rule in _routes(app):
-        if (method, rule.rule) in PUBLIC:
+        if (method, rule.rule) in PUBLIC or is_console(rule):
             continue
         url = re.sub(r"<id:\w+>", "1", rule.rule)
         response = client.open(url, method=method, json={})
@@ -54,3 +71,21 @@ def test_every_other_route_answers_401_without_a_token(app, client):
 )
 def test_public_routes_answer_without_a_token(client, method, path):
     assert client.open(path, method=method).status_code == 200
+
+
+def test_every_console_route_redirects_to_sign_in_without_a_session(app, client):
+    checked = 0
+    for method, rule in _routes(app):
+        if not is_console(rule) or (method, rule.rule) in CONSOLE_PUBLIC:
+            continue
+        url = re.sub(r"<id:\w+>", "1", rule.rule)
+        response = client.open(url, method=method, data={})
+        assert response.status_code == 302, (method, url, response.status_code)
+        assert response.headers["Location"].startswith("/console/login"), (method, url)
+        checked += 1
+    assert checked >= 10
+
+
+def test_the_console_allowlist_only_names_routes_that_exist(app):
+    existing = {(method, rule.rule) for method, rule in _routes(app)}
+    assert existing >= CONSOLE_PUBLIC

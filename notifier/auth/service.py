@@ -35,6 +35,24 @@ def login(email: str, password: str) -> dict:
     `email` is in its lookup form (`notifier.emails.lookup_form`, through the
     schema). The answer is the same, and as slow, whether the email exists or not.
     """
+    user_id, session_id = open_session(email, password)
+    identity = str(user_id)
+    claims = {SESSION_CLAIM: session_id}
+    return {
+        "access_token": create_access_token(identity, additional_claims=claims),
+        "refresh_token": create_refresh_token(identity, additional_claims=claims),
+        "token_type": "Bearer",
+        "expires_in": _access_lifetime(),
+    }
+
+
+def open_session(email: str, password: str) -> tuple[int, str]:
+    """Check the credentials and open a login session: its user id and session id.
+
+    The API's login wraps it in tokens; the console keeps both ids in its signed
+    cookie. Either way `logout` revokes the session. 401 on bad credentials, the
+    same whether the email exists or not.
+    """
     with autocommit() as connection:
         user = connection.execute(_USER_BY_EMAIL, {"email": email}).first()
     if user is None:
@@ -60,14 +78,7 @@ def login(email: str, password: str) -> dict:
                 "expires_at": now + timedelta(seconds=refresh_lifetime),
             },
         )
-    identity = str(user.id)
-    claims = {SESSION_CLAIM: session_id}
-    return {
-        "access_token": create_access_token(identity, additional_claims=claims),
-        "refresh_token": create_refresh_token(identity, additional_claims=claims),
-        "token_type": "Bearer",
-        "expires_in": _access_lifetime(),
-    }
+    return user.id, session_id
 
 
 def _upgrade_hash(user_id: int, password: str) -> None:

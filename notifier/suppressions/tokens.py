@@ -24,12 +24,13 @@ MAX_TOKEN_CHARS = 8192
 
 
 def secret(config: Mapping[str, Any]) -> str:
-    """The signing key: SECRET_KEY, or one derived from JWT_SECRET_KEY."""
+    """The app's signing key (unsubscribe tokens, the console's session cookie):
+    SECRET_KEY, or one derived from JWT_SECRET_KEY (never the JWT key itself)."""
     own = config.get("SECRET_KEY")
     if own:
         return own
     jwt_key = (config.get("JWT_SECRET_KEY") or "").encode()
-    return hmac.new(jwt_key, b"notifier unsubscribe tokens", hashlib.sha256).hexdigest()
+    return hmac.new(jwt_key, b"notifier secret key", hashlib.sha256).hexdigest()
 
 
 def _serializer(config: Mapping[str, Any]) -> URLSafeSerializer:

@@ -195,3 +195,22 @@ DELIVERY_FIELDS = (
 
 def delivery_body(row) -> dict[str, Any]:
     return {name: row[name] for name in DELIVERY_FIELDS}
+
+
+def deliveries_for_notification(user_id: int, notification_id: int) -> list[dict[str, Any]]:
+    """The caller's webhook deliveries about one notification, oldest first (the console's
+    timeline); each with its webhook's id and url."""
+    deliveries = WebhookDelivery.__table__
+    webhooks = Webhook.__table__
+    with transaction():
+        rows = db.session.execute(
+            select(deliveries, webhooks.c.url.label("webhook_url"))
+            .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+            .where(webhooks.c.user_id == user_id, deliveries.c.notification_id == notification_id)
+            .order_by(deliveries.c.created_at, deliveries.c.id)
+        ).mappings()
+        return [
+            delivery_body(row)
+            | {"webhook_id": row["webhook_id"], "webhook_url": row["webhook_url"]}
+            for row in rows
+        ]

@@ -47,6 +47,18 @@ PROBE = Table("probe", MetaData(), Column("user_id", Integer), Column("sandbox",
 NOT_ON_BEHALF_OF_A_CALLER = {("notifier.notifications.idempotency", "purge_idempotency_keys")}
 # Guarded by a credential of its own (METRICS_TOKEN), not by a user's.
 OPERATOR_ROUTES = {("GET", "/metrics")}
+# The web console's pages: its blueprint's gate makes the session cookie the
+# request's Principal (notifier.console.session.start, which asks is_valid) before
+# any view runs; its sign-in page and static files are public.
+CONSOLE_BLUEPRINT = "console"
+
+
+def _console_gated(app: Flask, endpoint: str) -> bool:
+    from notifier.console.blueprint import _gate
+
+    return endpoint.startswith(f"{CONSOLE_BLUEPRINT}.") and _gate in app.before_request_funcs.get(
+        CONSOLE_BLUEPRINT, []
+    )
 
 
 def unguarded_routes(app: Flask) -> list[str]:
@@ -54,6 +66,8 @@ def unguarded_routes(app: Flask) -> list[str]:
     found = []
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
+        if _console_gated(app, rule.endpoint):
+            continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if (method, rule.rule) in PUBLIC | OPERATOR_ROUTES:
                 continue

@@ -1,0 +1,1 @@
+"""One module per room of the console; each registers its routes on `blueprint.bp`."""
