@@ -21,7 +21,16 @@ from notifier.console.blueprint import bp, csrf
 from notifier.suppressions import tokens
 
 # The view modules, imported for their routes (nav order follows this order).
-VIEWS = ("overview", "notifications", "templates", "api_keys", "webhooks", "auth")
+VIEWS = (
+    "overview",
+    "notifications",
+    "templates",
+    "batches",
+    "suppressions",
+    "api_keys",
+    "webhooks",
+    "auth",
+)
 
 
 def init_app(app: Flask) -> None:

@@ -4,7 +4,8 @@ The API runs under gunicorn (tests/live_server.py) on a freshly migrated SQLite 
 the real delivery service in a thread, and a real dispatcher (`flask --app wsgi worker`)
 delivers through it, so a notification to the simulator's `reject@example.com` really
 fails. The browser signs in, writes a template with the live preview, finds the sent
-notifications in the activity list, and opens the failed one to read why it failed.
+notifications in the activity list, opens the failed one to read why it failed, and
+uploads a CSV file whose batch page follows the batch to done without a reload.
 
 Without Chromium or chromedriver the test skips, except when CI is set: there it fails,
 so a missing browser can never hide a broken console. With CONSOLE_SCREENSHOTS=1 it
@@ -27,7 +28,7 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from werkzeug.serving import make_server
 
 from bench.processes import Processes
@@ -216,7 +217,9 @@ def _template_with_live_preview(driver, wait, base_url: str) -> int:
     return int(driver.current_url.rsplit("/", 1)[1])
 
 
-def test_sign_in_write_a_template_send_and_read_why_one_failed(driver, live_stack):
+def test_sign_in_write_a_template_send_read_why_one_failed_and_follow_a_batch(
+    driver, live_stack, tmp_path
+):
     base_url = live_stack
     headers = _api_headers(base_url)
     wait = WebDriverWait(driver, WAIT_S)
@@ -255,6 +258,24 @@ def test_sign_in_write_a_template_send_and_read_why_one_failed(driver, live_stac
     assert driver.find_element(By.CSS_SELECTOR, "a[href$='status=failed']").text == "1"
     assert driver.find_elements(By.CSS_SELECTOR, "svg.chart rect")
     _screenshot(driver, "overview")
+
+    # A CSV file uploaded on the batches page: the batch's page follows it to done in
+    # place (its script polls the progress endpoint; the page is never reloaded).
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("target,name,code\nann@example.com,Ann,1\nbob@example.com,Bob,2\n")
+    _open(driver, wait, f"{base_url}/console/batches", "file")
+    Select(driver.find_element(By.ID, "template_id")).select_by_value(str(template_id))
+    driver.find_element(By.ID, "file").send_keys(str(csv_file))
+    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    wait.until(expected_conditions.url_matches(r"/console/batches/\d+$"))
+    driver.execute_script("document.body.setAttribute('data-loaded-once', 'yes')")
+    wait.until(
+        expected_conditions.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, '[data-field="status"]'), "done"
+        )
+    )
+    assert driver.find_element(By.CSS_SELECTOR, '[data-count="sent"]').text == "2"
+    assert driver.find_element(By.TAG_NAME, "body").get_attribute("data-loaded-once") == "yes"
 
     # No page broke its Content-Security-Policy or logged a script error.
     errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
