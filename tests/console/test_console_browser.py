@@ -185,17 +185,23 @@ def _sign_in(driver, wait, base_url: str) -> None:
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
     wait.until(expected_conditions.url_matches(r"/console/notifications$"))
+    wait.until(lambda browser: browser.execute_script("return document.readyState") == "complete")
 
 
-def _open(driver, wait, url: str, element_id: str) -> None:
-    """Load a page and wait for one of its elements; fail with what the page showed."""
-    driver.get(url)
-    try:
-        wait.until(expected_conditions.presence_of_element_located((By.ID, element_id)))
-    except TimeoutException:
-        pytest.fail(
-            f"{url} has no #{element_id}: {driver.current_url}\n{driver.page_source[:3000]}"
-        )
+def _open(driver, wait, url: str, element_id: str, tries: int = 3) -> None:
+    """Load a page and wait for one of its elements; fail with what the page showed.
+
+    On a loaded machine the browser once dropped a navigation asked for while the
+    previous page was still settling (it stayed on that page): ask again.
+    """
+    for _ in range(tries):
+        driver.get(url)
+        try:
+            wait.until(expected_conditions.presence_of_element_located((By.ID, element_id)))
+            return
+        except TimeoutException:
+            continue
+    pytest.fail(f"{url} has no #{element_id}: {driver.current_url}\n{driver.page_source[:3000]}")
 
 
 def _template_with_live_preview(driver, wait, base_url: str) -> int:
