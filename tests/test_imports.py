@@ -9,6 +9,8 @@ inside a function says why it is there.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,22 @@ def test_an_import_inside_a_function_says_why(name: str) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     silent = [node.lineno for node in _imports(path)[1] if not _has_reason(lines, node)]
     assert silent == [], f"{path.relative_to(ROOT)}: imports inside functions at lines {silent}"
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["notifier.suppressions.matching", "notifier.notifications.lifecycle", "bench.delivery_data"],
+)
+def test_a_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
+    """Tools (the benches, a shell) import these before any app: a package's
+    `__init__` importing its routes once made `notifier.suppressions.matching` fail
+    with a circular import when it came first."""
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
