@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from notifier import channels
+from notifier.notifications.forms import PER_CHANNEL, SEND_FORMS
 from notifier.notifications.lifecycle import OUTCOMES, Status
 from notifier.schemas import BaseSchema, QuerySchema, Text, UTCDateTime
 from notifier.suppressions import tokens
@@ -24,53 +25,10 @@ TARGET = {
     },
 }
 
-# Which target each channel takes, for the OpenAPI document (the API checks it with
-# notifier.channels). E.164 is the form stored; the API also takes spaces, dashes,
-# dots and parentheses, and checks the number is a real one, which no pattern can say.
-TARGET_BY_CHANNEL = {
-    channels.EMAIL: {"format": "email"},
-    channels.SMS: {"pattern": r"^\+[1-9][0-9]{6,14}$"},
-    channels.PUSH: {
-        "pattern": r"^[A-Za-z0-9_:.\-]"
-        f"{{{channels.PUSH_TOKEN_MIN_LENGTH},{channels.PUSH_TOKEN_MAX_LENGTH}}}$"
-    },
-}
-# A body naming a channel and a target pairs them right (a PATCH may name one of
-# them). Inside allOf: client generators keep the plain model beside the rule.
-PER_CHANNEL = {
-    "allOf": [
-        {
-            "anyOf": [
-                {"properties": {"channel": {"enum": [channel]}, "target": target}}
-                for channel, target in TARGET_BY_CHANNEL.items()
-            ]
-        }
-    ]
-}
 REFERENCE = {
     "allow_none": True,
     "validate": validate.Length(min=1, max=255),
     "metadata": {"description": "Your own id for it (1-255 characters, not unique); null: none"},
-}
-MESSAGE_FIELDS = ("title", "content", "channel")
-TEMPLATE_FIELDS = ("template_id", "template_version", "personalisation")
-
-
-def _none_of(names) -> dict:
-    return {"not": {"anyOf": [{"required": [name]} for name in names]}}
-
-
-# POST takes a message written out or a template, never both (see _message_or_template).
-SEND_FORMS = {
-    "allOf": [
-        *PER_CHANNEL["allOf"],
-        {
-            "oneOf": [
-                {"required": list(MESSAGE_FIELDS), **_none_of(TEMPLATE_FIELDS)},
-                {"required": ["template_id"], **_none_of(MESSAGE_FIELDS)},
-            ]
-        },
-    ]
 }
 MAX_ID = 2**63 - 1
 TEMPLATE_ID = {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from notifier.notifications.schemas import CHANNEL, PER_CHANNEL, TARGET
+from notifier.notifications.forms import PER_CHANNEL
+from notifier.notifications.schemas import CHANNEL, TARGET
 from notifier.schemas import BaseSchema, QuerySchema, Text, UTCDateTime
 from notifier.suppressions.models import REASONS, Reason
 
