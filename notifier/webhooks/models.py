@@ -105,6 +105,13 @@ class WebhookDelivery(db.Model):
         ),
         # The purge.
         Index("ix_webhook_deliveries_created", "created_at"),
+        # A notification's deliveries (the console's timeline); test events have none.
+        Index(
+            "ix_webhook_deliveries_notification",
+            "notification_id",
+            postgresql_where=text("notification_id IS NOT NULL"),
+            sqlite_where=text("notification_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
