@@ -2,9 +2,10 @@
 (database and schema).
 
 `/ready` answers 200 only when the database answers and its schema is at the
-revision this code was written for (`notifier.migrate.HEAD_REVISION`): a
-database that was never migrated, or is behind, would answer every route with
-an error. One query reads `alembic_version`; Alembic is not imported.
+revision this code was written for (`notifier.migrate.HEAD_REVISION`) or a
+later one (a newer release's, during a rolling upgrade): a database that was
+never migrated, or is behind, would answer every route with an error. One
+query reads `alembic_version`; Alembic is not imported.
 """
 
 from __future__ import annotations
@@ -88,13 +89,23 @@ def schema_problem() -> str | None:
     revisions = _schema_revisions()
     if revisions is None:
         return "The database is unreachable."
-    if revisions != [HEAD_REVISION]:
+    if not (len(revisions) == 1 and at_or_after_head(revisions[0])):
         found = ", ".join(revisions) or "none"
         return (
             f"The database schema is at revision {found}, not {HEAD_REVISION}: "
             "run the migrations (flask db upgrade)."
         )
     return None
+
+
+def at_or_after_head(revision: str) -> bool:
+    """True for this code's head and for the later revisions of a newer release.
+
+    Revisions are numbered in order (a test holds every migration to it), and a
+    migration keeps the previous release working (docs/development.md), so old
+    pods stay ready while a rolling upgrade's migration Job runs ahead of them.
+    """
+    return revision.isdigit() and len(revision) == len(HEAD_REVISION) and revision >= HEAD_REVISION
 
 
 def _schema_revisions() -> list[str] | None:

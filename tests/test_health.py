@@ -99,6 +99,32 @@ def test_ready_is_503_on_a_database_behind_the_head(client):
     )
 
 
+def test_ready_stays_ok_when_a_newer_release_migrated_ahead(client):
+    """A rolling upgrade: the new release's migration Job ran; old pods stay ready."""
+    newer = f"{int(HEAD_REVISION) + 1:04d}"
+    _set_schema_revision(newer)
+    try:
+        response = client.get("/ready")
+    finally:
+        _set_schema_revision(HEAD_REVISION)
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("revision", ["abc123", "1", "0011a", ""])
+def test_ready_is_503_at_a_revision_that_is_not_one_of_ours(client, revision):
+    _set_schema_revision(revision)
+    try:
+        response = client.get("/ready")
+    finally:
+        _set_schema_revision(HEAD_REVISION)
+    _assert_unavailable(
+        response,
+        f"The database schema is at revision {revision or 'none'}, not {HEAD_REVISION}: "
+        "run the migrations (flask db upgrade).",
+    )
+
+
 @pytest.fixture
 def database_down(app, monkeypatch):
     """The engine points at a database that cannot be reached (nothing listens)."""

@@ -36,9 +36,14 @@ def test_models_and_migrations_agree(app):
         assert compare_metadata(context, db.metadata) == []
 
 
-def test_revisions_are_numbered(app):
+def test_revisions_are_numbered_in_order(app):
+    """/ready orders revisions by their numbers (a newer release's schema is ready)."""
     for revision in _script().walk_revisions():
         assert revision.revision.isdigit() and len(revision.revision) == 4
+        expected_parent = (
+            f"{int(revision.revision) - 1:04d}" if revision.revision != "0001" else None
+        )
+        assert revision.down_revision == expected_parent
 
 
 def test_the_readiness_check_expects_the_migrations_head(app):
