@@ -10,6 +10,7 @@ responses. The schemas follow, one table each. Run it alone to print the page bo
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from docs_app import app, openapi
 
@@ -21,6 +22,21 @@ IMPLIED_ERRORS = {
     "400": "a body that is not JSON",
     "413": "a body over 64 KiB",
 }
+
+
+@cache
+def _pattern_words() -> dict[str, str]:
+    """The document's patterns in words; one not named here is printed as it is."""
+    app()  # puts the project on sys.path (MkDocs restores it after loading a hook)
+    from notifier.openapi import LINE_PATTERN, TEXT_PATTERN
+    from notifier.webhooks.schemas import URL_PATTERN
+
+    return {
+        LINE_PATTERN: "one line, not blank, no control character",
+        TEXT_PATTERN: "no control character but tab and line breaks",
+        URL_PATTERN: "an `https://` URL with a host name",
+        r"^[\x21-\x7e]+$": "printable ASCII, no spaces",
+    }
 
 
 def render() -> str:
@@ -183,7 +199,8 @@ def _rules(field: dict, description: str | None) -> str:
     if enum:
         rules.append("one of " + ", ".join(f"`{value}`" for value in enum))
     if "pattern" in field:
-        rules.append(f"matches `{field['pattern']}`")
+        pattern = field["pattern"]
+        rules.append(_pattern_words().get(pattern) or f"matches `{pattern}`")
     if "default" in field:
         rules.append(f"default `{_json(field['default'])}`")
     if field.get("nullable"):
