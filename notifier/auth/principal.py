@@ -1,18 +1,16 @@
 """Who is calling: the request's credential as a `Principal`, and whether it is valid.
 
-The only module that reads a credential. Routes declare `@auth_required(...)`;
-services ask `current_principal()`; notification statements take the principal's
-ownership and validity condition from `notifier.auth.ownership`, which builds it
-from `VALIDITY` and `Principal.bind_params()` here.
+The only module that turns a credential into a caller. Routes declare
+`@auth_required(...)`; services ask `current_principal()`; notification statements
+take the principal's ownership and validity condition from
+`notifier.auth.ownership`, which builds it from `VALIDITY` and
+`Principal.bind_params()` here.
 
-An access token is verified with flask-jwt-extended's public `decode_token`, so
-every `JWT_DECODE_*` setting, `JWT_IDENTITY_CLAIM` and the key loaders apply, and
-a bad token raises the library's own exceptions (rendered by
-`errors.register_jwt_callbacks`). `decode_token` parses a token three times, so the
-verified principal is kept per token in a bounded per-app memo; a repeat only
-re-checks its expiry. Revocation is never memoised: it is read from the database on
-every request, inside the request's own statement or by `ensure_valid()`, so a
-logout is seen at once by every process and host.
+An access token is read and verified by `notifier.auth.bearer` (the library's own
+checks and exceptions, verified once per token and process). Revocation is never
+memoised: it is read from the database on every request, inside the request's own
+statement or by `ensure_valid()`, so a logout is seen at once by every process and
+host.
 
 An API key (`Bearer ntf_…`) is the second `Kind`: `notifier.api_keys.credentials`
 gives its owner, scopes and mode (they never change: remembered per process), and
@@ -23,35 +21,24 @@ scope (403 elsewhere).
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from enum import StrEnum
 from functools import wraps
-from threading import Lock
 from types import MappingProxyType
 
-from flask import current_app, g, request
-from flask_jwt_extended import decode_token
-from flask_jwt_extended.exceptions import (
-    InvalidHeaderError,
-    JWTDecodeError,
-    NoAuthorizationError,
-    RevokedTokenError,
-    WrongTokenError,
-)
+from flask import g
+from flask_jwt_extended.exceptions import RevokedTokenError, WrongTokenError
 from sqlalchemy import BigInteger, bindparam, exists, or_, select
 from werkzeug.exceptions import Forbidden
 
 from notifier.api_keys import credentials
 from notifier.api_keys.models import SCOPES, ApiKey
+from notifier.auth import bearer
 from notifier.auth.models import AuthSession
 from notifier.database import UTCDateTime, autocommit, utcnow
 from notifier.web import http_error
 
-SESSION_CLAIM = "sid"
 # Bind parameters of every condition on the caller: unlike `user_id`, they never
 # collide with a column's name (an UPDATE reserves those for its SET values).
 CALLER_USER_ID = "caller_user_id"
@@ -59,7 +46,6 @@ CALLER_SESSION_ID = "caller_session_id"
 CALLER_API_KEY_ID = "caller_api_key_id"
 CALLER_API_KEY_HASH = "caller_api_key_hash"
 CALLER_NOW = "caller_now"
-_MEMO_SIZE = 2048
 _NO_CLAIMS: Mapping = MappingProxyType({})
 
 
@@ -212,92 +198,15 @@ def ensure_valid() -> None:
         raise RevokedTokenError({}, dict(current_principal().claims))
 
 
-# --- from the request's credential to a principal --------------------------------
-
-
 def _authenticate(*, refresh: bool) -> Principal:
-    encoded = _credential()
+    """The principal that the request's credential names (not yet whether it is valid)."""
+    encoded = bearer.credential()
     if credentials.is_key(encoded):
         key = credentials.authenticate(encoded)
         return Principal(
             key.user_id, None, Kind.API_KEY, key.scopes, key.api_key_id, key.sandbox, key.key_hash
         )
-    principal, token_type = _verified(encoded)
-    if token_type != ("refresh" if refresh else "access"):
+    token = bearer.verified(encoded)
+    if token.type != ("refresh" if refresh else "access"):
         raise WrongTokenError(f"Only {'refresh' if refresh else 'non-refresh'} tokens are allowed")
-    return principal
-
-
-def _credential() -> str:
-    """The token of `<JWT_HEADER_NAME>: <JWT_HEADER_TYPE> <token>`; other schemes
-    may sit beside it, comma-separated (as flask-jwt-extended reads it)."""
-    config = current_app.config
-    name, scheme = config["JWT_HEADER_NAME"], config["JWT_HEADER_TYPE"]
-    header = request.headers.get(name, "").strip().strip(",")
-    if not header:
-        raise NoAuthorizationError(f"Missing {name} Header")
-    if not scheme:
-        parts = header.split()
-        if len(parts) != 1:
-            raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: <JWT>'")
-        return parts[0]
-    values = [value for value in header.split(",") if value.strip()]
-    matching = [value.split() for value in values if value.split()[0] == scheme]
-    if len(matching) != 1:
-        raise NoAuthorizationError(f"Missing '{scheme}' type in '{name}' header")
-    if len(matching[0]) != 2:
-        raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: {scheme} <JWT>'")
-    return matching[0][1]
-
-
-def _verified(encoded: str) -> tuple[Principal, str]:
-    """The principal and token type of a token, verified by `decode_token` once per
-    token and process; a memoised one is re-checked for expiry only."""
-    memo, lock = _memo()
-    with lock:
-        entry = memo.get(encoded)
-        if entry is not None:
-            memo.move_to_end(encoded)
-    if entry is not None:
-        principal, token_type, expires = entry
-        if expires is None or time.time() < expires:
-            return principal, token_type
-    claims = decode_token(encoded)  # raises the library's errors, expiry included
-    principal = _principal_from_claims(claims)
-    entry = (principal, claims["type"], _expiry(claims))
-    with lock:
-        memo[encoded] = entry
-        if len(memo) > _MEMO_SIZE:
-            memo.popitem(last=False)
-    return principal, entry[1]
-
-
-def _principal_from_claims(claims: dict) -> Principal:
-    subject = claims[current_app.config["JWT_IDENTITY_CLAIM"]]
-    session_id = claims.get(SESSION_CLAIM)
-    if not (isinstance(subject, str) and subject.isdigit() and len(subject) <= 18):
-        raise JWTDecodeError("The subject is not a user id")
-    if not isinstance(session_id, str):
-        raise JWTDecodeError(f"Missing claim: {SESSION_CLAIM}")
-    return Principal(int(subject), session_id, claims=MappingProxyType(claims))
-
-
-def _expiry(claims: dict) -> float | None:
-    """When `decode_token` would start refusing the token (`exp` plus the leeway).
-
-    `nbf` and `iat` need no re-check: time only moves them further into the past.
-    """
-    if claims.get("exp") is None:
-        return None
-    leeway = current_app.config["JWT_DECODE_LEEWAY"]
-    if isinstance(leeway, timedelta):
-        leeway = leeway.total_seconds()
-    return claims["exp"] + leeway
-
-
-def _memo() -> tuple[OrderedDict, Lock]:
-    """This app's verified tokens, least recently used first (tests build several apps)."""
-    memo = current_app.extensions.get("notifier_principal_memo")
-    if memo is None:
-        memo = current_app.extensions.setdefault("notifier_principal_memo", (OrderedDict(), Lock()))
-    return memo
+    return Principal(token.user_id, token.session_id, claims=token.claims)

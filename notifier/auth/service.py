@@ -9,9 +9,10 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import bindparam, insert, select, update
 
+from notifier.auth.bearer import SESSION_CLAIM
 from notifier.auth.models import AuthSession
 from notifier.auth.passwords import burn_verify, hash_password, needs_rehash, verify_password
-from notifier.auth.principal import SESSION_CLAIM, current_principal
+from notifier.auth.principal import current_principal
 from notifier.database import async_commit, autocommit, transaction, utcnow
 from notifier.errors import unauthorized
 from notifier.extensions import db
