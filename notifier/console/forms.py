@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
@@ -43,6 +44,24 @@ def service_errors(error: HTTPException) -> Errors:
     if errors:
         return _flat(errors)
     return {"_schema": [data.get("message") or error.description or "Refused."]}
+
+
+def submit(schema: ma.Schema, given: dict, action: Callable[[dict], Any]) -> tuple[Any, Errors]:
+    """A submitted form through the API's schema, then through `action` (a service call).
+
+    `(action's answer, {})`, or `(None, messages by field)`: the schema's, or the
+    service's when it refuses with 422. Any other refusal (401, 404...) is not the
+    form's to show: it goes on to the console's error handler.
+    """
+    data, errors = load(schema, given)
+    if data is None:
+        return None, errors
+    try:
+        return action(data), {}
+    except HTTPException as error:
+        if error.code != 422:
+            raise
+        return None, service_errors(error)
 
 
 def form_values(form, names: tuple[str, ...]) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
 
 from notifier.api_keys import service
 from notifier.api_keys.models import DEFAULT_SCOPES, MODES, SCOPES
@@ -34,16 +33,11 @@ def api_keys():
         return _page({}, {})
     given = forms.form_values(request.form, ("name", "mode", "expires_at"))
     given["scopes"] = request.form.getlist("scopes")
-    data, errors = forms.load(ApiKeyCreateSchema(), given)
-    if data is not None:
-        try:
-            created = service.create_key(session.user_id(), **data)
-        except HTTPException as error:
-            if error.code != 422:
-                raise
-            errors = forms.service_errors(error)
-        else:
-            return _page({}, {}, created, 201)
+    created, errors = forms.submit(
+        ApiKeyCreateSchema(), given, lambda data: service.create_key(session.user_id(), **data)
+    )
+    if not errors:
+        return _page({}, {}, created, 201)
     return _page(request.form, errors, None, 422)
 
 

@@ -3,31 +3,26 @@
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
 
-from notifier import channels, pagination
-from notifier.console import forms, session
+from notifier import channels
+from notifier.console import forms, listing, session
 from notifier.console.blueprint import bp, page
 from notifier.suppressions import service
 from notifier.suppressions.models import Reason
 from notifier.suppressions.schemas import SuppressionCreateSchema
 
 PAGE_SIZE = 50
-_PAGES = pagination.parameters_schema(1, PAGE_SIZE, 100)
 
 page("Suppressions", "suppressions")
 
 
 def _page(form, errors: forms.Errors, status: int = 200):
-    paging, page_errors = forms.load(_PAGES, forms.form_values(request.args, ("page",)))
-    number = paging.page if paging else 1
-    items, total = service.list_page(session.user_id(), {}, number, PAGE_SIZE)
+    rows, page_errors = listing.paged(
+        lambda number, size: service.list_page(session.user_id(), {}, number, size), PAGE_SIZE
+    )
     return render_template(
         "console/suppressions.html",
-        items=items,
-        total=total,
-        page=number,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        **rows,
         form=form,
         errors=errors | page_errors,
         channels=channels.CHANNELS,
@@ -40,16 +35,13 @@ def suppressions():
     if request.method == "GET":
         return _page({}, {})
     given = forms.form_values(request.form, ("channel", "target"))
-    data, errors = forms.load(SuppressionCreateSchema(), {**given, "reason": Reason.MANUAL.value})
-    if data is not None:
-        try:
-            service.create(session.user_id(), data)
-        except HTTPException as error:
-            if error.code != 422:
-                raise
-            errors = forms.service_errors(error)
-        else:
-            return redirect(url_for("console.suppressions"), 303)
+    _, errors = forms.submit(
+        SuppressionCreateSchema(),
+        {**given, "reason": Reason.MANUAL.value},
+        lambda data: service.create(session.user_id(), data),
+    )
+    if not errors:
+        return redirect(url_for("console.suppressions"), 303)
     return _page(request.form, errors, 422)
 
 

@@ -5,31 +5,27 @@ from __future__ import annotations
 import json
 
 from flask import jsonify, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
 
-from notifier import channels, pagination
-from notifier.console import forms, session
+from notifier import channels
+from notifier.console import forms, listing, session
 from notifier.console.blueprint import bp, page
 from notifier.templates import messages, service
 from notifier.templates.schemas import PreviewSchema, TemplateCreateSchema, TemplatePutSchema
 
 PAGE_SIZE = 50
-_PAGES = pagination.parameters_schema(1, PAGE_SIZE, 100)
 FIELDS = ("name", "channel", "title", "content")
 
 page("Templates", "templates")
 
 
 def _list_page(form: dict, errors: forms.Errors, status: int = 200):
-    paging, page_errors = forms.load(_PAGES, forms.form_values(request.args, ("page",)))
-    number = paging.page if paging else 1
-    items, total = service.list_templates(session.user_id(), {}, number, PAGE_SIZE)
+    rows, page_errors = listing.paged(
+        lambda number, size: service.list_templates(session.user_id(), {}, number, size),
+        PAGE_SIZE,
+    )
     return render_template(
         "console/templates.html",
-        items=items,
-        total=total,
-        page=number,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        **rows,
         form=form,
         errors=errors | page_errors,
         channels=channels.CHANNELS,
@@ -42,16 +38,11 @@ def templates():
     if request.method == "GET":
         return _list_page({}, {})
     given = forms.form_values(request.form, FIELDS)
-    data, errors = forms.load(TemplateCreateSchema(), given)
-    if data is not None:
-        try:
-            body = service.create_template(session.user_id(), data)
-        except HTTPException as error:
-            if error.code != 422:
-                raise
-            errors = forms.service_errors(error)
-        else:
-            return redirect(url_for("console.template", template_id=body["id"]), 303)
+    body, errors = forms.submit(
+        TemplateCreateSchema(), given, lambda data: service.create_template(session.user_id(), data)
+    )
+    if not errors:
+        return redirect(url_for("console.template", template_id=body["id"]), 303)
     return _list_page(request.form, errors, 422)
 
 
@@ -73,16 +64,13 @@ def template(template_id: int):
     if request.method == "GET":
         return _edit_page(current, {}, {})
     given = forms.form_values(request.form, ("name", "title", "content"))
-    data, errors = forms.load(TemplatePutSchema(), given)
-    if data is not None:
-        try:
-            service.update_template(session.user_id(), template_id, data)
-        except HTTPException as error:
-            if error.code != 422:
-                raise
-            errors = forms.service_errors(error)
-        else:
-            return redirect(url_for("console.template", template_id=template_id), 303)
+    _, errors = forms.submit(
+        TemplatePutSchema(),
+        given,
+        lambda data: service.update_template(session.user_id(), template_id, data),
+    )
+    if not errors:
+        return redirect(url_for("console.template", template_id=template_id), 303)
     return _edit_page(current, request.form, errors, 422)
 
 
@@ -108,16 +96,12 @@ def preview(template_id: int):
     body = {"personalisation": values}
     if request.form.get("version", "").isdigit():
         body["version"] = int(request.form["version"])
-    data = None
     if not errors:
-        data, errors = forms.load(PreviewSchema(), body)
-    if data is not None:
-        try:
-            return jsonify(messages.preview(template_id, data))
-        except HTTPException as error:
-            if error.code != 422:
-                raise
-            errors = forms.service_errors(error)
+        answer, errors = forms.submit(
+            PreviewSchema(), body, lambda data: messages.preview(template_id, data)
+        )
+        if not errors:
+            return jsonify(answer)
     message = "; ".join(text for texts in errors.values() for text in texts)
     return jsonify(
         {"code": 422, "status": "Unprocessable Entity", "message": message, "errors": errors}

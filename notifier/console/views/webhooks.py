@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
 
-from notifier import pagination
-from notifier.console import forms, session
+from notifier.console import forms, listing, session
 from notifier.console.blueprint import bp, page
 from notifier.webhooks import service
 from notifier.webhooks.models import EVENT_TYPES
 from notifier.webhooks.schemas import WebhookCreateSchema
 
 PAGE_SIZE = 50
-_PAGES = pagination.parameters_schema(1, PAGE_SIZE, 100)
 
 page("Webhooks", "webhooks")
 
@@ -37,16 +34,11 @@ def webhooks():
     given = forms.form_values(request.form, ("url", "description"))
     if request.form.getlist("events"):
         given["events"] = request.form.getlist("events")
-    data, errors = forms.load(WebhookCreateSchema(), given)
-    if data is not None:
-        try:
-            created = service.create_webhook(session.user_id(), data)
-        except HTTPException as error:
-            if error.code != 422:
-                raise
-            errors = forms.service_errors(error)
-        else:
-            return _page({}, {}, created, 201)
+    created, errors = forms.submit(
+        WebhookCreateSchema(), given, lambda data: service.create_webhook(session.user_id(), data)
+    )
+    if not errors:
+        return _page({}, {}, created, 201)
     return _page(request.form, errors, None, 422)
 
 
@@ -54,16 +46,17 @@ def webhooks():
 def webhook(webhook_id: int):
     """One webhook and its deliveries log, newest first."""
     hook = service.get_webhook(session.user_id(), webhook_id)
-    paging, _ = forms.load(_PAGES, forms.form_values(request.args, ("page",)))
-    number = paging.page if paging else 1  # a page that is not one: the first
-    rows, total = service.list_deliveries(session.user_id(), webhook_id, {}, number, PAGE_SIZE)
+    # A page that is not one shows the first, without a message: the page has no form.
+    deliveries, _ = listing.paged(
+        lambda number, size: service.list_deliveries(
+            session.user_id(), webhook_id, {}, number, size
+        ),
+        PAGE_SIZE,
+    )
     return render_template(
         "console/webhook.html",
         hook=hook,
-        deliveries=rows,
-        total=total,
-        page=number,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        **deliveries,
         tested=request.args.get("tested") == "1",
     )
 
