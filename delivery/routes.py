@@ -40,6 +40,7 @@ from delivery.errors import RejectionSchema
 from delivery.idempotency import IdempotencyStore, StoreUnavailable
 from delivery.providers import gateway
 from delivery.providers.simulator import apply_latency
+from delivery.providers.smtp_message import MAX_UNSUBSCRIBE_URL_CHARS
 from notifier.channels import CHANNELS, EMAIL
 from notifier.observability.metrics import delivery_outcome, record_delivery_request
 from notifier.web import BaseSchema, Blueprint, Text
@@ -47,7 +48,6 @@ from notifier.web import BaseSchema, Blueprint, Text
 STORE_EXTENSION = "delivery_idempotency"
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-MAX_URL_CHARS = 2048
 
 _REJECTED_DOC = (
     "A schema error (errors, no rejected), a broken channel rule (errors and "
@@ -155,7 +155,16 @@ class DeliveryRequestSchema(BaseSchema):
     list_unsubscribe = Text(
         load_default=None,
         allow_none=True,
-        validate=[validate.Length(min=1, max=MAX_URL_CHARS), _https_url],
+        validate=[
+            validate.Length(min=1),
+            # Every provider refuses what the SMTP one could not send: one header line.
+            validate.Length(
+                max=MAX_UNSUBSCRIBE_URL_CHARS,
+                error="At most {max} characters: List-Unsubscribe must fit on one mail "
+                "header line (998 characters), and a URL cannot be folded.",
+            ),
+            _https_url,
+        ],
         metadata={
             "format": "uri",
             "pattern": "^https://",
