@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from delivery.providers.smtp_message import MAX_UNSUBSCRIBE_URL_CHARS
 from notifier.channels import CHANNELS, EMAIL
 from notifier.web import BaseSchema, Text
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-MAX_URL_CHARS = 2048
 
 
 class StringOrInteger(fields.Field):
@@ -103,7 +103,16 @@ class DeliveryRequestSchema(BaseSchema):
     list_unsubscribe = Text(
         load_default=None,
         allow_none=True,
-        validate=[validate.Length(min=1, max=MAX_URL_CHARS), _https_url],
+        validate=[
+            validate.Length(min=1),
+            # Every provider refuses what the SMTP one could not send: one header line.
+            validate.Length(
+                max=MAX_UNSUBSCRIBE_URL_CHARS,
+                error="At most {max} characters: List-Unsubscribe must fit on one mail "
+                "header line (998 characters), and a URL cannot be folded.",
+            ),
+            _https_url,
+        ],
         metadata={
             "format": "uri",
             "pattern": "^https://",

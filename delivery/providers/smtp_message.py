@@ -51,6 +51,9 @@ LIST_UNSUBSCRIBE_POST = "List-Unsubscribe-Post"
 ONE_CLICK = "List-Unsubscribe=One-Click"
 # RFC 5322's hard limit of a header line, without its CRLF.
 MAX_LINE_CHARS = 998
+# The longest URL `List-Unsubscribe: <url>` can carry on one line: a URL has no whitespace
+# to fold at, so this is also the longest the delivery schema accepts.
+MAX_UNSUBSCRIBE_URL_CHARS = MAX_LINE_CHARS - len(f"{LIST_UNSUBSCRIBE}: <>")
 
 
 class _Policy(EmailPolicy):
@@ -141,12 +144,13 @@ def build_message(
 
 def _set_list_unsubscribe(message: EmailMessage, url: str) -> None:
     """``List-Unsubscribe: <url>`` and ``List-Unsubscribe-Post`` (RFC 8058 one-click)."""
-    value = f"<{url}>"
-    if len(LIST_UNSUBSCRIBE) + 2 + len(value) > MAX_LINE_CHARS or not value.isascii():
+    # The delivery schema refuses such a URL first; this guards any other caller.
+    if len(url) > MAX_UNSUBSCRIBE_URL_CHARS or not url.isascii():
         raise HeaderRefused(
             "list_unsubscribe",
             f"The email's {LIST_UNSUBSCRIBE} header cannot hold this URL: it must be ASCII "
-            f"and at most {MAX_LINE_CHARS - len(LIST_UNSUBSCRIBE) - 4} characters long.",
+            f"and at most {MAX_UNSUBSCRIBE_URL_CHARS} characters long.",
         )
+    value = f"<{url}>"
     _set(message, LIST_UNSUBSCRIBE, value, "list_unsubscribe")
     message[LIST_UNSUBSCRIBE_POST] = ONE_CLICK

@@ -4,6 +4,7 @@ upload a CSV file, see its per-line errors, follow a batch's progress, cancel it
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from notifier.batches.models import Batch
 from notifier.extensions import db
 from notifier.notifications.models import Notification
-from tests.console.support import ConsoleClient, csrf_token, post_form, sign_in
+from tests.console.support import TOKEN, ConsoleClient, csrf_token, post_form, sign_in
 
 CSV = "target,name\nada@example.com,Ada\nbob@example.com,Bob\n"
 
@@ -160,3 +161,75 @@ def test_another_users_batch_is_404_on_every_page(signed_in, other):
     assert post_form(other, path, page="/console/batches").status_code == 404
     assert signed_in.get(f"/console/batches/{batch_id}.json").get_json()["counts"]["pending"] == 2
     assert ">Welcome</a>" not in other.get("/console/batches").get_data(as_text=True)
+
+
+# --- one batch per form: its one-time key ---------------------------------------------------
+
+OTHER_CSV = "target,name\ncy@example.com,Cy\n"
+FORM_KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
+
+
+def _form(client) -> dict[str, str]:
+    """The upload form's hidden fields, as the browser holds them once the page is shown."""
+    text = client.get("/console/batches").get_data(as_text=True)
+    return {
+        "csrf_token": TOKEN.search(text).group(1),
+        "idempotency_key": FORM_KEY.search(text).group(1),
+    }
+
+
+def _send(client, form: dict[str, str], template_id: int, content: str = CSV):
+    data = {
+        **form,
+        "template_id": str(template_id),
+        "file": (io.BytesIO(content.encode()), "a.csv"),
+    }
+    return client.post("/console/batches", data=data, content_type="multipart/form-data")
+
+
+def test_every_showing_of_the_upload_form_has_its_own_key(signed_in):
+    keys = {_form(signed_in)["idempotency_key"] for _ in range(3)}
+    assert len(keys) == 3
+    assert all(len(key) >= 32 for key in keys)
+
+
+def test_the_same_form_sent_twice_creates_one_batch_and_answers_it_both_times(signed_in):
+    template_id = _template(signed_in)
+    form = _form(signed_in)
+
+    first = _send(signed_in, form, template_id)
+    again = _send(signed_in, form, template_id)
+
+    assert first.status_code == again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert _count(Batch) == 1
+    assert _count(Notification) == 2
+
+
+def test_a_used_form_sent_with_another_file_creates_nothing_and_is_renewed(signed_in):
+    template_id = _template(signed_in)
+    form = _form(signed_in)
+    assert _send(signed_in, form, template_id).status_code == 303
+
+    other = _send(signed_in, form, template_id, OTHER_CSV)
+
+    text = other.get_data(as_text=True)
+    assert other.status_code == 422
+    assert "This form already sent a batch" in text
+    assert _count(Batch) == 1
+    renewed = {**form, "idempotency_key": FORM_KEY.search(text).group(1)}
+    assert renewed["idempotency_key"] != form["idempotency_key"]
+    assert _send(signed_in, renewed, template_id, OTHER_CSV).status_code == 303
+    assert _count(Batch) == 2
+    assert _count(Notification) == 3
+
+
+def test_a_form_key_the_api_would_refuse_creates_nothing(signed_in):
+    template_id = _template(signed_in)
+    form = {**_form(signed_in), "idempotency_key": "x" * 256}
+
+    response = _send(signed_in, form, template_id)
+
+    assert response.status_code == 422
+    assert "This form&#39;s key is not valid: reload the page" in response.get_data(as_text=True)
+    assert _count(Batch) == 0

@@ -1,6 +1,14 @@
-"""Batches: the list, send a template to an uploaded CSV file, one batch's live progress."""
+"""Batches: the list, send a template to an uploaded CSV file, one batch's live progress.
+
+The upload form carries a one-time key (a hidden field, new each time the form is
+shown), passed to the batches service as the API's `Idempotency-Key`: a form sent
+twice (a double click, a resubmit after a lost answer) creates one batch, and the
+second answer is the first batch.
+"""
 
 from __future__ import annotations
+
+import secrets
 
 from flask import jsonify, redirect, render_template, request, url_for
 from flask.views import MethodView
@@ -12,6 +20,7 @@ from notifier.batches.schemas import BatchCreateSchema
 from notifier.console import forms
 from notifier.console import session as console_session
 from notifier.console.blueprint import bp, page
+from notifier.notifications.schemas import IdempotencyHeaderSchema
 from notifier.templates import service as templates
 
 PAGE_SIZE = 50
@@ -21,6 +30,14 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 TOO_LARGE = "The file is larger than 16 MiB."
 NOT_UTF8 = "The file is not UTF-8 text: save it as CSV UTF-8 and upload it again."
 NO_FILE = "Choose a CSV file."
+FORM_KEY = "idempotency_key"
+KEY_HEADER = "Idempotency-Key"
+# The key came back with another file or template (the form was sent, then reused).
+FORM_USED = (
+    "This form already sent a batch. It has been renewed: choose the file again and send it "
+    "to create another batch."
+)
+FORM_BROKEN = "This form's key is not valid: reload the page and send the file again."
 
 page("Batches", "batches")
 
@@ -54,7 +71,19 @@ def _list_page(errors: forms.Errors, lines: list[str], chosen: str = "", status:
         chosen=chosen,
         errors=errors | page_errors,
         lines=lines,
+        form_key=secrets.token_urlsafe(24),
     ), status
+
+
+def _form_key() -> tuple[str | None, forms.Errors]:
+    """The form's one-time key, checked as the API checks an Idempotency-Key header."""
+    key = request.form.get(FORM_KEY) or None
+    if key is None:  # a page rendered before the form had a key: no protection, as before
+        return None, {}
+    data, errors = forms.load(IdempotencyHeaderSchema(), {KEY_HEADER: key})
+    if errors:
+        return None, {"_schema": [FORM_BROKEN]}
+    return data["idempotency_key"], {}
 
 
 def _read_file() -> tuple[str | None, forms.Errors]:
@@ -87,19 +116,23 @@ class Batches(MethodView):
         if text is not None:
             given["csv"] = text
         data, schema_errors = forms.load(BatchCreateSchema(), given)
-        errors = schema_errors | errors
+        key, key_errors = _form_key()
+        errors = schema_errors | errors | key_errors
         if text is None:
             errors.pop("csv", None)
         lines: list[str] = []
         if data is not None and not errors:
             try:
-                body, _ = service.create_batch(data)
+                # A replay (this form was sent before) answers the first batch.
+                body, _ = service.create_batch(data, key)
             except HTTPException as error:
                 if error.code != 422:
                     raise
                 answer = getattr(error, "data", None) or {}
                 lines = line_errors(answer.get("errors") or {})
                 errors = forms.service_errors(error)
+                if KEY_HEADER in (answer.get("errors") or {}).get("headers", {}):
+                    errors = {"_schema": [FORM_USED]}
                 if lines:  # listed line by line under the service's message
                     errors.pop("csv", None)
                     errors["_schema"] = [answer.get("message") or error.description]
