@@ -144,6 +144,14 @@ def test_cancelling_a_batch_cancels_its_pending_notifications(signed_in):
     body = signed_in.get(f"/console/batches/{batch_id}.json").get_json()
     assert body["status"] == "cancelled"
     assert body["counts"]["cancelled"] == 2
+    # Nothing is left to send: the page's progress bar is full.
+    page = signed_in.get(f"/console/batches/{batch_id}").get_data(as_text=True)
+    assert '<progress id="batch-bar" max="2" value="2">2 of 2</progress>' in page
+
+
+def test_a_new_batch_page_shows_no_progress_yet(signed_in):
+    page = signed_in.get(f"/console/batches/{_batch(signed_in)}").get_data(as_text=True)
+    assert '<progress id="batch-bar" max="2" value="0">0 of 2</progress>' in page
 
 
 def test_a_cancel_without_a_csrf_token_is_400_and_changes_nothing(signed_in):

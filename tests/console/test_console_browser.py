@@ -281,6 +281,7 @@ def test_sign_in_write_a_template_send_read_why_one_failed_and_follow_a_batch(
         )
     )
     assert driver.find_element(By.CSS_SELECTOR, '[data-count="sent"]').text == "2"
+    assert driver.find_element(By.ID, "batch-bar").get_attribute("value") == "2"
     assert driver.find_element(By.TAG_NAME, "body").get_attribute("data-loaded-once") == "yes"
 
     # No page broke its Content-Security-Policy or logged a script error.

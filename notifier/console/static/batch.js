@@ -7,6 +7,8 @@
   var url = box.getAttribute("data-progress-url");
   var bar = document.getElementById("batch-bar");
   var live = document.getElementById("batch-live");
+  // The statuses still to be sent, named by the page (the server's state machine owns them).
+  var unfinished = (box.getAttribute("data-unfinished") || "").split(" ");
 
   function set(selector, text) {
     var node = box.querySelector(selector);
@@ -20,7 +22,7 @@
     Object.keys(body.counts).forEach(function (name) {
       set('[data-count="' + name + '"]', String(body.counts[name]));
     });
-    var open = (body.counts.pending || 0) + (body.counts.sending || 0);
+    var open = unfinished.reduce(function (sum, name) { return sum + (body.counts[name] || 0); }, 0);
     bar.max = body.total;
     bar.value = body.total - open;
     bar.textContent = (body.total - open) + " of " + body.total;

@@ -20,6 +20,7 @@ from notifier.batches.schemas import BatchCreateSchema
 from notifier.console import forms
 from notifier.console import session as console_session
 from notifier.console.blueprint import bp, page
+from notifier.notifications.lifecycle import UNFINISHED_STATUSES
 from notifier.notifications.schemas import IdempotencyHeaderSchema
 from notifier.templates import service as templates
 
@@ -149,7 +150,14 @@ bp.add_url_rule("/batches", view_func=Batches.as_view("batches"))
 @bp.route("/batches/<id:batch_id>")
 def batch(batch_id: int):
     """One batch: its counts and status, updated in place while it is sent."""
-    return render_template("console/batch.html", batch=service.get_batch(batch_id))
+    found = service.get_batch(batch_id)
+    unfinished = sum(found["counts"].get(status, 0) for status in UNFINISHED_STATUSES)
+    return render_template(
+        "console/batch.html",
+        batch=found,
+        done=found["total"] - unfinished,
+        unfinished=" ".join(UNFINISHED_STATUSES),
+    )
 
 
 @bp.route("/batches/<id:batch_id>.json")
