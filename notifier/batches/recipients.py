@@ -66,8 +66,8 @@ class Checker:
     valid: list[Recipient] = field(default_factory=list)
     errors: dict[str, Any] = field(default_factory=dict)
     invalid: int = 0
-    _compiled: rendering.Compiled | None = None
-    _renders: dict = field(default_factory=dict)
+    _compiled: rendering.Compiled | None = field(default=None, init=False, repr=False)
+    _renders: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         try:
