@@ -2,7 +2,10 @@
 peak memory meanwhile, against a gunicorn API on PostgreSQL.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/<a migrated database> \\
-        .venv/bin/python -m bench.batch_create
+        .venv/bin/python -m bench.batch_create [--unsubscribe]
+
+`--unsubscribe`: the template's content ends with `{{ unsubscribe_url }}` and the API
+has a PUBLIC_BASE_URL, so every row signs and renders its own unsubscribe link.
 
 One gunicorn worker (so its peak RSS is the request's), on a free 127.0.0.1 port. The
 peak is the kernel's high-water mark (`VmHWM` in /proc/<pid>/status) of that worker, read
@@ -12,6 +15,7 @@ user of its own and leaves its rows behind (a throwaway database is the place fo
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import sys
@@ -45,6 +49,9 @@ def _worker_pid(master: int) -> int:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--unsubscribe", action="store_true", help="render a link per row")
+    options = parser.parse_args()
     database = os.environ.get("DATABASE_URL", "")
     if not database.startswith("postgresql"):
         print("Set DATABASE_URL to a migrated PostgreSQL database.", file=sys.stderr)
@@ -55,6 +62,10 @@ def main() -> int:
         "JWT_SECRET_KEY": "bench-secret-key-of-at-least-thirty-two-bytes",
         "RATELIMIT_STORAGE_URI": "memory://",
     }
+    content = "Your code is {{ code }}. See you soon."
+    if options.unsubscribe:
+        env["PUBLIC_BASE_URL"] = "https://notify.example.com"
+        content += " Unsubscribe: {{ unsubscribe_url }}"
     argv = [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"]
     with Processes() as processes:
         server = processes.start(argv, env, name="api", log_path=LOG)
@@ -73,7 +84,7 @@ def main() -> int:
                 "name": "Bench",
                 "channel": "email",
                 "title": "Hello {{ name }}",
-                "content": "Your code is {{ code }}. See you soon.",
+                "content": content,
             },
         ).json()
         print(f"load average before: {os.getloadavg()}")

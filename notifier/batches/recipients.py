@@ -3,8 +3,10 @@
 Each recipient goes through the same steps as `POST /notifications` with a
 template: the send schema's `target`, `reference` and `personalisation` fields,
 the channel's target rule (`notifier.channels.normalize_target`), and the one
-renderer (`notifier.templates.messages.render_text`), which applies every
-notification rule to the rendered text. Nothing here restates a rule.
+renderer (`notifier.templates.rendering`, its text compiled once per batch),
+which applies every notification rule to the rendered text. A template that
+uses `{{ unsubscribe_url }}` gets each recipient's own link, the one its
+notification carries (`messages.unsubscribe_links`). Nothing here restates a rule.
 
 It streams: a valid recipient becomes one small tuple (what the INSERT needs);
 an invalid one adds its errors to the answer while fewer than `LISTED` rows are
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +33,7 @@ from werkzeug.exceptions import UnprocessableEntity
 from notifier import channels
 from notifier.batches.schemas import MAX_RECIPIENTS, SEND_FIELDS
 from notifier.errors import unprocessable
-from notifier.templates import messages, rendering
+from notifier.templates import rendering
 from notifier.templates.texts import Text
 from notifier.web import http_error
 
@@ -59,19 +61,25 @@ class Checker:
 
     text: Text
     field_name: str  # where the errors are reported: `recipients` or `csv`
+    # Each normalised target's unsubscribe link (None: the notifications carry none).
+    links: Callable[[str], str] | None = None
     valid: list[Recipient] = field(default_factory=list)
     errors: dict[str, Any] = field(default_factory=dict)
     invalid: int = 0
-    _names: tuple[str, ...] = ()
-    _renders: dict = field(default_factory=dict)
+    _compiled: rendering.Compiled | None = field(default=None, init=False, repr=False)
+    _renders: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         try:
-            self._names = tuple(rendering.placeholders(self.text.title, self.text.content))
+            self._compiled = rendering.compiled(
+                self.text.channel, self.text.title, self.text.content
+            )
         except rendering.TemplateSyntaxError as error:
             raise unprocessable(
                 "template_id", f"The template cannot be rendered: {error}"
             ) from None
+        if not self._compiled.uses_reserved:
+            self.links = None  # no row renders its link: every render may be remembered
 
     def reject(self, position: str, errors: Any) -> None:
         self.invalid += 1
@@ -99,7 +107,10 @@ class Checker:
             )
         rendered = None
         if "personalisation" not in errors:
-            rendered = self._render(personalisation or {})
+            link = None
+            if self.links is not None and "target" not in errors:
+                link = self.links(target)
+            rendered = self._render(personalisation or {}, link)
             if isinstance(rendered, str):
                 errors["personalisation"] = [rendered]
         if errors:
@@ -115,13 +126,15 @@ class Checker:
             errors[name] = error.messages if isinstance(error.messages, list) else [str(error)]
             return None
 
-    def _render(self, personalisation: dict) -> rendering.Rendered | str:
-        """The one renderer; its message when the values cannot make a message."""
+    def _render(self, personalisation: dict, link: str | None) -> rendering.Rendered | str:
+        """The one renderer; its message when the values cannot make a message.
+        Remembered by the values it uses, unless each row has its own link."""
+        compiled = self._compiled
         key = None
-        if not rendering.RESERVED.intersection(personalisation):
+        if self.links is None and not rendering.RESERVED.intersection(personalisation):
             key = tuple(
                 (type(value), value)
-                for value in (personalisation.get(name, _MISSING) for name in self._names)
+                for value in (personalisation.get(name, _MISSING) for name in compiled.names)
             )
             try:
                 found = self._renders.get(key)
@@ -130,7 +143,9 @@ class Checker:
             if found is not None:
                 return found
         try:
-            result: rendering.Rendered | str = messages.render_text(self.text, personalisation)
+            result: rendering.Rendered | str = compiled.render(
+                personalisation, rendering.service_values(link)
+            )
         except rendering.RenderError as error:
             result = error.message
         if key is not None and len(self._renders) < _RENDER_CACHE_SIZE:
@@ -150,9 +165,11 @@ class Checker:
         )
 
 
-def check_recipients(text: Text, items: list) -> list[Recipient]:
+def check_recipients(
+    text: Text, items: list, links: Callable[[str], str] | None = None
+) -> list[Recipient]:
     """The `recipients` list: zero-based positions as strings."""
-    checker = Checker(text, "recipients")
+    checker = Checker(text, "recipients", links)
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             checker.reject(str(index), {"_schema": ["A recipient is an object."]})
@@ -173,9 +190,11 @@ def check_recipients(text: Text, items: list) -> list[Recipient]:
     return checker.outcome()
 
 
-def check_csv(text: Text, source: str) -> list[Recipient]:
+def check_csv(
+    text: Text, source: str, links: Callable[[str], str] | None = None
+) -> list[Recipient]:
     """The `csv` text: rows named by their line number (the header is line 1)."""
-    checker = Checker(text, "csv")
+    checker = Checker(text, "csv", links)
     rows = _csv_rows(source)
     header = _header(next(rows, None))
     target = header.index("target")

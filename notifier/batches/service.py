@@ -7,8 +7,9 @@ recipients). Each notification is a `pending` one like any other, with
 `batch_id` and `reference` set; a recipient whose target is suppressed is
 created `failed` instead (`notifier.suppressions.matching.suppressed_among`), and is never sent.
 
-`unsubscribe` is accepted (default true) and not stored yet: nothing sends an
-unsubscribe link so far; the notifications gain it with one-click unsubscribe.
+`unsubscribe` (default true) is stored on each notification: an email then
+carries its one-click unsubscribe link (with PUBLIC_BASE_URL set), and a
+template's `{{ unsubscribe_url }}` renders to each recipient's own link.
 """
 
 from __future__ import annotations
@@ -48,10 +49,11 @@ def create_batch(data: dict, idempotency_key: str | None = None) -> tuple[dict, 
         if replay is not None:
             return replay, True
     text = messages.text_for_send(data["template_id"], data.get("template_version"), fresh=True)
+    links = messages.unsubscribe_links(text, data.get("unsubscribe", True))
     if "csv" in data:
-        recipients = check_csv(text, data["csv"])
+        recipients = check_csv(text, data["csv"], links)
     else:
-        recipients = check_recipients(text, data["recipients"])
+        recipients = check_recipients(text, data["recipients"], links)
     data = {**data, "recipients": None, "csv": None}  # the checked list is all we need now
     for _ in range(3):
         try:

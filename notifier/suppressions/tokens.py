@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -37,6 +37,28 @@ def _serializer(config: Mapping[str, Any]) -> URLSafeSerializer:
     return URLSafeSerializer(secret(config), salt=SALT)
 
 
+def linker(
+    config: Mapping[str, Any], user_id: int, channel: str, wanted: bool, sandbox: bool = False
+) -> Callable[[str], str] | None:
+    """The link of each target of one sender, or None when these notifications
+    carry none (not wanted, not email, or no PUBLIC_BASE_URL).
+
+    A batch signs one link per recipient: the serializer is built once here.
+    A sandbox notification's link names it as such: using it suppresses nothing.
+    """
+    base = (config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if not (wanted and channel == EMAIL and base):
+        return None
+    dumps = _serializer(config).dumps
+    prefix = f"{base}/unsubscribe/"
+    signed = bool(sandbox)
+
+    def link_of(target: str) -> str:
+        return prefix + dumps([user_id, channel, target, signed])
+
+    return link_of
+
+
 def link(
     config: Mapping[str, Any],
     user_id: int,
@@ -45,15 +67,9 @@ def link(
     wanted: bool,
     sandbox: bool = False,
 ) -> str | None:
-    """`{PUBLIC_BASE_URL}/unsubscribe/<token>` for a wanted email link, else None.
-
-    A sandbox notification's link names it as such: using it suppresses nothing.
-    """
-    base = (config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    if not (wanted and channel == EMAIL and base):
-        return None
-    token = _serializer(config).dumps([user_id, channel, target, bool(sandbox)])
-    return f"{base}/unsubscribe/{token}"
+    """`{PUBLIC_BASE_URL}/unsubscribe/<token>` for a wanted email link, else None."""
+    link_of = linker(config, user_id, channel, wanted, sandbox)
+    return None if link_of is None else link_of(target)
 
 
 def current_link(
@@ -63,6 +79,15 @@ def current_link(
     if not wanted or not has_app_context():
         return None
     return link(current_app.config, user_id, channel, target, wanted, sandbox)
+
+
+def current_linker(
+    user_id: int, channel: str, wanted: bool, sandbox: bool = False
+) -> Callable[[str], str] | None:
+    """`linker` with the running app's settings (None outside an app)."""
+    if not wanted or not has_app_context():
+        return None
+    return linker(current_app.config, user_id, channel, wanted, sandbox)
 
 
 def verify(config: Mapping[str, Any], token: str) -> tuple[int, str, str, bool] | None:

@@ -5,12 +5,14 @@ the text `_lookup()` reads (one statement through `notifier.auth.ownership`, so
 it carries the caller's ownership and validity check), so a preview answers
 exactly what a send would store. A send may take the text from `texts` (the
 versions this process remembers) and checks in its INSERT that the template is
-still live at that version. A batch takes the text once (`text_for_send`) and
-renders each recipient with `render_text`.
+still live at that version. A batch takes the text once (`text_for_send`),
+compiles it (`rendering.compiled`) and renders each recipient with it, each with
+its own link from `unsubscribe_links`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, func, select
@@ -76,7 +78,7 @@ def render_text(
     text: Text, personalisation: dict, unsubscribe_url: str | None = None
 ) -> rendering.Rendered:
     """The one renderer on a template's text; its own errors (RenderError,
-    TemplateSyntaxError). A batch calls it row by row and collects them."""
+    TemplateSyntaxError)."""
     return rendering.render(
         text.channel,
         text.title,
@@ -135,20 +137,28 @@ def render_for_send(data: dict, *, fresh: bool = False) -> dict[str, Any]:
     }
 
 
+def unsubscribe_links(text: Text, wanted: bool) -> Callable[[str], str] | None:
+    """The caller's link for each normalised target of a send of `text`, for
+    `{{ unsubscribe_url }}`: the link the notification will carry (its answer's
+    `unsubscribe_url`, its List-Unsubscribe header). None when it carries none."""
+    principal = current_principal()
+    return tokens.current_linker(principal.user_id, text.channel, bool(wanted), principal.sandbox)
+
+
 def _unsubscribe_url(data: dict, text: Text) -> str | None:
     """The link the notification will carry, for `{{ unsubscribe_url }}` (None: none).
 
     Derived from the normalised target, as the notification's own is; a target
     that does not normalise gets none here and is refused by the send's checks.
     """
-    if not data.get("unsubscribe") or text.channel != channels.EMAIL:
+    link_of = unsubscribe_links(text, data.get("unsubscribe", False))
+    if link_of is None:
         return None
     try:
         target = channels.normalize_target(text.channel, data["target"])
     except channels.ChannelError:
         return None
-    principal = current_principal()
-    return tokens.current_link(principal.user_id, text.channel, target, True, principal.sandbox)
+    return link_of(target)
 
 
 def preview(template_id: int, data: dict) -> dict[str, Any]:

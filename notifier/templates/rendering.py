@@ -1,6 +1,8 @@
 """The one renderer: `{{ name }}` placeholders, checked when saved and when rendered.
 
-Preview, single sends and (later) batches all call `render()`: one set of rules.
+Preview, single sends and batches all render with `Compiled.render()`: one set of
+rules. `render()` compiles and renders once; a batch compiles its text once
+(`compiled()`) and renders every recipient with the compiled form.
 
 The syntax is deliberately tiny. A placeholder is `{{`, optional spaces, a name
 of 1-64 characters from `A-Z a-z 0-9 _` not starting with a digit, optional
@@ -115,10 +117,67 @@ def service_values(unsubscribe_url: str | None = None) -> dict[str, str]:
     """The values of the reserved names, which the service fills.
 
     `unsubscribe_url` is the notification's own `unsubscribe_url`; a notification
-    without one (every notification, until one-click unsubscribe exists, and any
-    non-email one) renders it as an empty string.
+    without one (not asked for, not email, or no PUBLIC_BASE_URL) renders it as an
+    empty string.
     """
     return {UNSUBSCRIBE_URL: unsubscribe_url or ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A template's title and content parsed once, ready to render many times
+    (a batch renders one text for every recipient)."""
+
+    channel: str
+    title: Parsed
+    content: Parsed
+    names: tuple[str, ...]  # every name used, sorted
+
+    @property
+    def uses_reserved(self) -> bool:
+        """Whether a value the service fills appears (it differs per notification)."""
+        return not RESERVED.isdisjoint(self.names)
+
+    def render(
+        self, personalisation: Mapping[str, Any], reserved: Mapping[str, str] | None = None
+    ) -> Rendered:
+        """See `render`."""
+        reserved = service_values() if reserved is None else reserved
+        given = sorted(name for name in RESERVED if name in personalisation)
+        if given:
+            raise RenderError(f"{_names(given)} filled by the service; leave it out.")
+        texts: dict[str, str] = {}
+        missing, wrong = [], []
+        for name in self.names:  # sorted: so are the lists of names in the errors
+            if name in reserved:
+                value = reserved[name]
+            elif name in personalisation:
+                value = personalisation[name]
+            else:
+                missing.append(name)
+                continue
+            text = _as_text(value)
+            if text is None:
+                wrong.append(name)
+            else:
+                texts[name] = text
+        if missing:
+            raise RenderError(
+                f"Missing {'a value' if len(missing) == 1 else 'values'} for {_names(missing)}."
+            )
+        if wrong:
+            raise RenderError(
+                f"{_names(wrong)} must be a string or a number "
+                "(not null, true/false, a list or an object)."
+            )
+        return _checked(self.channel, _fill(self.title, texts), _fill(self.content, texts))
+
+
+def compiled(channel: str, title: str, content: str) -> Compiled:
+    """Parse `title` and `content` once; TemplateSyntaxError if either does not parse."""
+    parsed_title, parsed_content = parse(title), parse(content)
+    names = tuple(sorted(parsed_title.names | parsed_content.names))
+    return Compiled(channel, parsed_title, parsed_content, names)
 
 
 def render(
@@ -134,30 +193,7 @@ def render(
     cannot be written, or the rendered field and the rule it breaks.
     TemplateSyntaxError if a stored text does not parse (checked again here).
     """
-    reserved = service_values() if reserved is None else reserved
-    parsed_title, parsed_content = parse(title), parse(content)
-    given = sorted(RESERVED.intersection(personalisation))
-    if given:
-        raise RenderError(f"{_names(given)} filled by the service; leave it out.")
-    used = parsed_title.names | parsed_content.names
-    missing = sorted(name for name in used if name not in personalisation and name not in reserved)
-    if missing:
-        raise RenderError(
-            f"Missing {'a value' if len(missing) == 1 else 'values'} for {_names(missing)}."
-        )
-    values = {name: reserved[name] if name in reserved else personalisation[name] for name in used}
-    wrong = sorted(name for name, value in values.items() if _as_text(value) is None)
-    if wrong:
-        raise RenderError(
-            f"{_names(wrong)} must be a string or a number "
-            "(not null, true/false, a list or an object)."
-        )
-    texts = {name: _as_text(value) for name, value in values.items()}
-    rendered = {
-        "title": _fill(parsed_title, texts),
-        "content": _fill(parsed_content, texts),
-    }
-    return _checked(channel, rendered)
+    return compiled(channel, title, content).render(personalisation, reserved)
 
 
 def _names(names: list[str]) -> str:
@@ -183,9 +219,10 @@ def _fill(parsed: Parsed, texts: Mapping[str, str]) -> str:
     return "".join(parts)
 
 
-def _checked(channel: str, rendered: dict[str, str]) -> Rendered:
+def _checked(channel: str, title: str, content: str) -> Rendered:
     """Apply every notification rule to the rendered text; return it as stored
     (the title trimmed, as the notification's title field does)."""
+    rendered = {"title": title, "content": content}
     broken = []
     for field in ("title", "content"):
         try:

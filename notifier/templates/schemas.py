@@ -18,8 +18,9 @@ SYNTAX_HELP = (
     "Placeholders are written `{{ name }}`: a name of 1 to 64 characters from "
     "`A-Z a-z 0-9 _`, not starting with a digit; spaces inside the braces are "
     "ignored. Any other use of `{{ }}`, and any `{%` or `{#`, is refused. "
-    "`{{ unsubscribe_url }}` is reserved: the service fills it (an empty string "
-    "for now). Rendering puts each value in place of its name: a string as is, "
+    "`{{ unsubscribe_url }}` is reserved: the service fills it with the "
+    "notification's unsubscribe link (an empty string when it has none). "
+    "Rendering puts each value in place of its name: a string as is, "
     "a number in its JSON form, nothing escaped."
 )
 

@@ -25,12 +25,17 @@ ROOT = Path(__file__).resolve().parents[2]
 DELIVERY_DIR = ROOT / "delivery"
 ALLOWED = {"notifier.channels", "notifier.web"}
 OBSERVABILITY = "notifier.observability"
+CHANNELS = "notifier.channels"
 # What those may load in turn: the package (its create_app is lazy) and pagination.
 LOADED = {"notifier", "notifier.channels", "notifier.web", "notifier.pagination"}
 
 
 def _allowed(name: str) -> bool:
-    return name in ALLOWED or name == OBSERVABILITY or name.startswith(OBSERVABILITY + ".")
+    return (
+        name in ALLOWED
+        or name == OBSERVABILITY
+        or name.startswith((OBSERVABILITY + ".", CHANNELS + "."))
+    )
 
 
 def _notifier_imports(path: Path) -> list[str]:

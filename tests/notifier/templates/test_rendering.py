@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from notifier.templates.rendering import (
     RenderError,
     TemplateSyntaxError,
+    compiled,
     parse,
     placeholders,
     render,
@@ -160,3 +163,20 @@ def test_the_rendered_text_must_pass_every_notification_rule(title, content, cha
 def test_a_stored_text_is_checked_again_when_rendered():
     with pytest.raises(TemplateSyntaxError):
         _render("Hi", "{% raw %}")
+
+
+def test_a_compiled_text_renders_each_set_of_values_as_render_does():
+    title, content = "Hi {{ name }}", "{{ code }}: {{ unsubscribe_url }}"
+    text = compiled("sms", title, content)
+    assert (text.names, text.uses_reserved) == (("code", "name", "unsubscribe_url"), True)
+    cases = [{"name": "Ann", "code": 1}, {"name": "Bob"}, {"name": None, "code": 2}]
+    for values in cases:
+        for reserved in (None, service_values("https://n.example.com/unsubscribe/t")):
+            try:
+                expected = render("sms", title, content, values, reserved)
+            except RenderError as error:
+                with pytest.raises(RenderError, match=re.escape(error.message)):
+                    text.render(values, reserved)
+            else:
+                assert text.render(values, reserved) == expected
+    assert compiled("email", "Hi", "{{ a }}").uses_reserved is False

@@ -1,6 +1,6 @@
 """Channel rules shared by the Notification API and the delivery service.
 
-This module is deliberately pure: standard library, ``email_validator`` and
+This package is deliberately pure: standard library, ``email_validator`` and
 ``phonenumbers`` only, no Flask and no SQLAlchemy. The API checks notifications
 with it when they are created or edited, and the delivery service (which may
 import nothing else from ``notifier``) applies the same rules before it "sends".
@@ -10,6 +10,10 @@ SMS segments a message needs.
 Every failure raises :class:`ChannelError`, a ``ValueError`` that names the
 field at fault (``target``, ``title``, ``content`` or ``channel``) and carries a
 sentence meant for a person. Messages never echo the offending value back.
+
+Callers import every rule from here. Each has one home: the characters a text may
+hold in `text`, email addresses in `email_address`, the error in `errors`; phone
+numbers, device tokens, SMS segments and payload sizes in this file.
 """
 
 from __future__ import annotations
@@ -17,10 +21,38 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 
-import email_validator
 import phonenumbers
+
+from notifier.channels.email_address import normalize_email
+from notifier.channels.errors import ChannelError
+from notifier.channels.text import (
+    body_problem,
+    check_body,
+    check_single_line,
+    has_lone_surrogate,
+    single_line_problem,
+)
+
+__all__ = [
+    "CHANNELS",
+    "EMAIL",
+    "PUSH",
+    "SMS",
+    "ChannelError",
+    "body_problem",
+    "check_body",
+    "check_content",
+    "check_single_line",
+    "normalize_email",
+    "normalize_phone",
+    "normalize_target",
+    "push_payload_size",
+    "single_line_problem",
+    "sms_encoding",
+    "sms_segments",
+    "validate_push_token",
+]
 
 EMAIL, SMS, PUSH = "email", "sms", "push"
 CHANNELS = (EMAIL, SMS, PUSH)
@@ -40,10 +72,9 @@ UCS2_MULTIPART_SEGMENT_UNITS = 67
 PUSH_TOKEN_MIN_LENGTH = 32
 PUSH_TOKEN_MAX_LENGTH = 4096
 
-# Longer inputs are refused before any parser sees them: no real address or
-# number comes close, and it keeps the cost of a hostile 256 KiB target flat.
+# Longer inputs are refused before any parser sees them: no real number comes
+# close, and it keeps the cost of a hostile 256 KiB target flat.
 _MAX_PHONE_INPUT_LENGTH = 64
-_MAX_EMAIL_INPUT_LENGTH = 1024
 
 # GSM 03.38 (3GPP TS 23.038) default alphabet, in code order 0x00-0x7F, without
 # 0x1B (the escape to the extension table, not a character of its own). Note
@@ -69,96 +100,6 @@ _PUSH_TOKEN_RE = re.compile(r"[A-Za-z0-9_:.\-]+")
 # Letters are refused on purpose: phonenumbers would read "+1-800-FLOWERS" as a
 # vanity number and silently drop an "ext. 12", which is not what a user meant.
 _PHONE_INPUT_RE = re.compile(r"\+[0-9 ().\-]+")
-
-
-class ChannelError(ValueError):
-    """A channel rule is broken: ``field`` names the culprit, ``message`` says why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"ChannelError(field={self.field!r}, message={self.message!r})"
-
-
-# --- control characters -------------------------------------------------------------------
-#
-# One rule for every text field of both services (the fields of notifier.web use it):
-# a single-line field (a title, a name, a description) holds no C0 or C1 control
-# character at all, line breaks and tabs included, and none of Unicode's own line and
-# paragraph separators; a body (`content`) may hold line feed, carriage return and tab,
-# and no other control character. Python's email library refuses a header holding any
-# line boundary of str.splitlines() (\x0b, \x0c, \x1c-\x1e, \x85, \u2028...), so a title
-# that passed a check for CR and LF alone failed at every try, for ever.
-
-# C0 (U+0000-U+001F), DEL and C1 (U+0080-U+009F): Unicode's Cc category, exactly.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROL_IN_BODY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def single_line_problem(value: str) -> str | None:
-    """Why ``value`` cannot be a title or a name (None when it can): a control character."""
-    if _CONTROL.search(value):
-        return "Control characters (line breaks and tabs included) are not allowed."
-    return None
-
-
-def body_problem(value: str) -> str | None:
-    """Why ``value`` cannot be a message body (None when it can): a control character
-    other than line feed, carriage return and tab."""
-    if _CONTROL_IN_BODY.search(value):
-        return "Control characters other than line breaks and tabs are not allowed."
-    return None
-
-
-def check_single_line(field: str, value: str) -> None:
-    """Raise :class:`ChannelError` naming ``field`` if ``value`` holds a control character."""
-    problem = single_line_problem(value)
-    if problem:
-        raise ChannelError(field, f"The {field} must be one line of text. {problem}")
-
-
-def check_body(field: str, value: str) -> None:
-    """Raise :class:`ChannelError` naming ``field`` if ``value`` holds a control character
-    other than a line break or a tab."""
-    problem = body_problem(value)
-    if problem:
-        raise ChannelError(field, f"The {field} has a character it may not hold. {problem}")
-
-
-def _has_category(value: str, categories: frozenset[str]) -> bool:
-    return any(unicodedata.category(char) in categories for char in value)
-
-
-_CONTROL_OR_SURROGATE = frozenset({"Cc", "Cs"})
-
-
-def _has_lone_surrogate(value: str) -> bool:
-    """True if the text holds a UTF-16 surrogate (JSON ``"\\ud800"`` decodes to one)."""
-    return any("\ud800" <= char <= "\udfff" for char in value)
-
-
-def normalize_email(value: str) -> str:
-    """Validate an email address and return its normalised form.
-
-    Surrounding whitespace is trimmed, the domain is lower-cased (and IDNA
-    normalised) by ``email_validator``; the local part keeps its case. Syntax
-    only: no DNS lookups, so ``example.com`` addresses are fine. Control
-    characters (NUL, CR, LF, tab...) are refused outright.
-    """
-    if not isinstance(value, str) or not value:
-        raise ChannelError("target", "An email address is required.")
-    if len(value) > _MAX_EMAIL_INPUT_LENGTH:
-        raise ChannelError("target", "The email address is too long.")
-    if _has_category(value, _CONTROL_OR_SURROGATE):
-        raise ChannelError("target", "The email address contains control or invalid characters.")
-    try:
-        result = email_validator.validate_email(value.strip(), check_deliverability=False)
-    except email_validator.EmailNotValidError as exc:
-        raise ChannelError("target", f"The email address is not valid. {exc}") from None
-    return result.normalized
 
 
 def normalize_phone(value: str) -> str:
@@ -289,9 +230,9 @@ def check_content(channel: str, title: str, content: str) -> None:
     """
     if channel not in CHANNELS:
         raise ChannelError("channel", f"The channel must be one of: {', '.join(CHANNELS)}.")
-    if title and _has_lone_surrogate(title):
+    if title and has_lone_surrogate(title):
         raise ChannelError("title", "The title contains characters that are not valid Unicode.")
-    if _has_lone_surrogate(content):
+    if has_lone_surrogate(content):
         raise ChannelError("content", "The content contains characters that are not valid Unicode.")
     if title:
         check_single_line("title", title)
