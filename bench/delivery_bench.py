@@ -3,6 +3,8 @@
     .venv/bin/python bench/delivery_bench.py
     .venv/bin/python bench/delivery_bench.py --count 1000 --latencies 200 --procs 1
     .venv/bin/python bench/delivery_bench.py --suppressions 10000  # the claim's check
+    .venv/bin/python bench/delivery_bench.py --latencies 200 --no-latency-run \
+        --dispatcher-cpu 0.3  # scale-out: also each dispatcher capped at 0.3 core
 
 Steps: (re)create the database `notifier_delivery_bench` (or `--database`) and migrate
 it with `flask --app wsgi db upgrade`. For each simulated provider latency
@@ -17,6 +19,13 @@ processes (default 1 and 2):
 - **latency**: with the dispatchers idle (waiting on LISTEN), insert
   notifications one transaction each (with `NOTIFY`, as the API does) at a
   steady rate (default 50/s for 10 s) and measure `sent_at - created_at`.
+
+With `--dispatcher-cpu C` (root and the cgroup CPU controller, bench/cpu_quota.py),
+every setup runs again with each dispatcher capped at C cores: a stand-in for "one
+machine each" on a small host, where two uncapped dispatchers share the cores with
+the delivery service and PostgreSQL and measure the machine, not the dispatcher.
+Capped, two dispatchers should deliver 1.8x what one does; less means something
+they share (the claim, a lock, the database) serialises them.
 
 The dispatchers' resident memory (VmRSS, sampled every 0.2 s) is reported as the
 highest seen. The Markdown table goes to stdout and bench/results/delivery.md.
@@ -39,6 +48,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 # These need REPO_ROOT on sys.path (bench/delivery_bench.py is run as a script).
+from bench import cpu_quota  # noqa: E402
 from bench.database import Database  # noqa: E402
 from bench.delivery_data import add_suppressions, reset  # noqa: E402
 from bench.delivery_report import table  # noqa: E402
@@ -63,6 +73,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, help="DELIVERY_CONCURRENCY")
     parser.add_argument("--batch-size", type=int, help="DELIVERY_BATCH_SIZE")
     parser.add_argument(
+        "--dispatcher-cpu",
+        type=float,
+        help="also run every setup with each dispatcher capped at this many cores "
+        "(a cgroup each; needs root)",
+    )
+    parser.add_argument(
         "--suppressions",
         type=int,
         default=0,
@@ -74,6 +90,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"created and DROPPED by the run; must contain 'bench' ({DEFAULT_DATABASE})",
     )
     args = parser.parse_args(argv)
+    if args.dispatcher_cpu and not cpu_quota.available():
+        parser.error("--dispatcher-cpu needs root and the cgroup CPU controller")
     try:
         args.db = Database(args.database)
     except ValueError as exc:
@@ -82,17 +100,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def measure(bench: DeliveryBench, args: argparse.Namespace) -> list[Run]:
-    """Every latency x dispatcher count: the median of the throughput repeats, then the
-    create->sent trickle on the same setup."""
+    """Every latency x CPU cap x dispatcher count: the median of the throughput repeats,
+    then the create->sent trickle on the same setup."""
     runs: list[Run] = []
+    caps = [None, args.dispatcher_cpu] if args.dispatcher_cpu else [None]
     for latency in [int(x) for x in args.latencies.split(",")]:
         with bench.delivery_service(latency) as service:
-            for procs in [int(x) for x in args.procs.split(",")]:
+            for cap, procs in [(c, int(p)) for c in caps for p in args.procs.split(",")]:
+                bench.cpu_cap = cap
                 load = load_average()
                 repeats = []
                 for i in range(args.repeat):
                     print(
-                        f"latency {latency} ms, {procs} dispatcher(s), run {i + 1}...",
+                        f"latency {latency} ms, {procs} dispatcher(s)"
+                        f"{f' capped at {cap:g} core' if cap else ''}, run {i + 1}...",
                         file=sys.stderr,
                     )
                     repeats.append(bench.throughput(service, latency, procs, args.count))
@@ -137,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             succeeded = True
         finally:
             bench.procs.stop_all()
+            bench.release_caps()
             args.db.drop()
             if succeeded:
                 shutil.rmtree(LOG_DIR, ignore_errors=True)

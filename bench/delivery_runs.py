@@ -22,6 +22,7 @@ from pathlib import Path
 import psycopg2.extras
 import requests
 
+from bench import cpu_quota
 from bench.accounting import memory_mib
 from bench.database import Database
 from bench.delivery_data import INSERT, insert_bulk, reset, row, wait_all_done
@@ -50,6 +51,7 @@ class Run:
     rss_mb: float = 0.0
     repeats: list[float] = field(default_factory=list)  # deliveries/s of every repeat
     load: float = 0.0  # 1-minute load average before the first repeat
+    cpu_cap: float | None = None  # cores each dispatcher may use (a cgroup each), if capped
 
 
 def load_average() -> float:
@@ -95,6 +97,9 @@ class DeliveryBench:
     worker_env: dict[str, str]
     users: list[int] = field(default_factory=list)
     procs: Processes = field(default_factory=Processes)
+    # Cap each dispatcher at this many cores (bench/cpu_quota.py); None: uncapped.
+    cpu_cap: float | None = None
+    quotas: list[cpu_quota.CpuQuotas] = field(default_factory=list)
 
     def base_env(self, **extra: object) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DELIVERY_", "FLASK_"))}
@@ -138,7 +143,9 @@ class DeliveryBench:
             self._stop(process)
 
     def start_dispatchers(self, count: int, service_url: str) -> list[Process]:
-        return [
+        """`count` dispatchers, each in a CPU-capped cgroup of its own when `cpu_cap` is set
+        (call `release_caps` once they have stopped)."""
+        workers = [
             self._start(
                 [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
                 self.base_env(DELIVERY_SERVICE_URL=service_url, **self.worker_env),
@@ -146,10 +153,22 @@ class DeliveryBench:
             )
             for i in range(count)
         ]
+        if self.cpu_cap:
+            quotas = cpu_quota.CpuQuotas(self.cpu_cap, f"delivery-bench-{os.getpid()}")
+            self.quotas.append(quotas)
+            for worker in workers:
+                quotas.cap(worker.pid)
+        return workers
+
+    def release_caps(self) -> None:
+        """Delete the cgroups of dispatchers that have exited."""
+        for quotas in self.quotas:
+            quotas.remove()
+        self.quotas.clear()
 
     def throughput(self, service: str, latency_ms: int, procs: int, count: int) -> Run:
         """Deliveries/s of `count` notifications inserted at once, and exactly-once checks."""
-        run = Run(latency_ms, procs, count)
+        run = Run(latency_ms, procs, count, cpu_cap=self.cpu_cap)
         connection = self.db.connect()
         try:
             reset(connection, self.users)
@@ -163,6 +182,7 @@ class DeliveryBench:
                 time.sleep(0.5)  # one more RSS sample at the end of the run
             for worker in workers:
                 self._stop(worker)
+            self.release_caps()
             with connection, connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT (SELECT min(started_at) FROM delivery_attempts),"
@@ -206,6 +226,7 @@ class DeliveryBench:
                 wait_all_done(connection, total, timeout=60)
             for worker in workers:
                 self._stop(worker)
+            self.release_caps()
             with connection, connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT extract(epoch FROM sent_at - created_at) * 1000 FROM notifications"

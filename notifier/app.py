@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, ValidationError
 
-from config import config_from_env
-from notifier import auth, console, health, notifications, ratelimit, templates, users, webhooks
+from notifier import console, health, ratelimit
 from notifier.api_keys import routes as api_keys
 from notifier.auth import models as _auth_models  # noqa: F401
+from notifier.auth import routes as auth
 from notifier.batches import models as _batch_models  # noqa: F401
 from notifier.batches import routes as batches
 from notifier.cli import register_commands
+from notifier.core import new_app
 from notifier.errors import register_database_errors, register_jwt_callbacks
 from notifier.extensions import db, jwt
 from notifier.migrate import register_migrations
 from notifier.notifications import models as _notification_models  # noqa: F401
+from notifier.notifications import routes as notifications
 from notifier.observability.hooks import register_observability
 from notifier.openapi import Api
 from notifier.receipts import routes as receipts
@@ -29,11 +26,13 @@ from notifier.suppressions import models as _suppression_models  # noqa: F401
 from notifier.suppressions import routes as suppressions
 from notifier.suppressions import unsubscribe
 from notifier.templates import models as _template_models  # noqa: F401
+from notifier.templates import routes as templates
 from notifier.users import models as _user_models  # noqa: F401
+from notifier.users import routes as users
 from notifier.web import ErrorShapeApi, register_body_limit, register_docs_assets
 from notifier.webhooks import models as _webhook_models  # noqa: F401
+from notifier.webhooks import routes as webhooks
 
-MIN_SECRET_BYTES = 32
 MAX_ID = 2**63 - 1
 
 
@@ -54,11 +53,7 @@ class IdConverter(BaseConverter):
 
 def create_app(config_object=None) -> Flask:
     """Build the Notification API. `config_object` defaults to the environment's."""
-    if config_object is None:
-        config_object = config_from_env()
-    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
-    app.config.from_object(config_object)
-    check_secret(app)
+    app = new_app(__name__, config_object)
     register_proxies(app)
     register_observability(app, "api")
     app.url_map.strict_slashes = False
@@ -71,24 +66,6 @@ def create_app(config_object=None) -> Flask:
     register_migrations(app)
     register_commands(app)
     return app
-
-
-def check_secret(app: Flask) -> None:
-    """Outside debug and testing, refuse to start without a strong signing key."""
-    if app.debug or app.testing:
-        return
-    secret = app.config.get("JWT_SECRET_KEY") or ""
-    if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise RuntimeError(
-            f"JWT_SECRET_KEY must be set to at least {MIN_SECRET_BYTES} bytes "
-            '(generate one: python -c "import secrets; print(secrets.token_urlsafe(48))")'
-        )
-    own = app.config.get("SECRET_KEY") or ""
-    if own and len(own.encode()) < MIN_SECRET_BYTES:
-        raise RuntimeError(
-            f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes, or unset "
-            "(then it is derived from JWT_SECRET_KEY)"
-        )
 
 
 def register_proxies(app: Flask) -> None:
@@ -105,18 +82,6 @@ def register_proxies(app: Flask) -> None:
         raise RuntimeError(f"TRUSTED_PROXY_COUNT must be 0 or more (got {count!r})")
     if count:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=0, x_host=0, x_port=0)
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """SQLite enforces foreign keys (cascading deletes) only when asked, per
-    connection; WAL lets the API read while the dispatcher writes."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
 
 
 def register_extensions(app: Flask) -> ErrorShapeApi:

@@ -9,8 +9,9 @@ and SQLAlchemy's failures into that shape.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask
-from flask_jwt_extended import JWTManager
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import (
     Conflict,
@@ -24,6 +25,11 @@ from werkzeug.exceptions import (
 
 from notifier.web import BEARER, ErrorShapeApi, http_error
 from notifier.web import MESSAGES as DEFAULT_MESSAGES
+
+if TYPE_CHECKING:
+    # A type only: the dispatcher imports this module (through the rate limiter's
+    # purge) and needs no JWT library.
+    from flask_jwt_extended import JWTManager
 
 __all__ = [
     "DEFAULT_MESSAGES",

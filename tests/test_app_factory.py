@@ -4,7 +4,7 @@ import pytest
 from flask import Flask
 
 from config import DevelopmentConfig, ProductionConfig, database_url
-from notifier.app import check_secret
+from notifier.core import check_secret
 
 
 def _app(secret: str | None, *, debug: bool = False, testing: bool = False) -> Flask:

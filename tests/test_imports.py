@@ -173,3 +173,65 @@ def test_a_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+# The API's own libraries and modules: a dispatcher that loaded them would carry
+# them for nothing (docs/operations/performance.md has what they cost).
+API_ONLY = (
+    "flask_jwt_extended",
+    "jwt",
+    "cryptography",
+    "argon2",
+    "notifier.app",
+    "notifier.auth.principal",
+    "notifier.auth.routes",
+    "notifier.console",
+    "notifier.notifications.routes",
+    "notifier.notifications.service",
+    "notifier.openapi",
+    "notifier.users.routes",
+    "notifier.webhooks.routes",
+)
+
+
+def test_the_dispatchers_app_loads_no_api_module() -> None:
+    """What `flask --app wsgi worker` builds, in a fresh interpreter: the worker's
+    modules and what its command imports when it runs, and none of `API_ONLY`."""
+    code = (
+        "import sys\n"
+        "sys.argv = ['flask', '--app', 'wsgi', 'worker']\n"
+        "import wsgi\n"
+        "from notifier.worker import runner, command\n"
+        "import notifier.notifications.retention, notifier.webhooks.sender\n"
+        "assert 'worker' in wsgi.app.cli.commands\n"
+        f"print(sorted(m for m in {API_ONLY!r} if m in sys.modules))\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "JWT_SECRET_KEY": "k" * 48,
+        "DATABASE_URL": "sqlite:///:memory:",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_other_commands_and_servers_get_the_api() -> None:
+    from notifier.worker.app import runs_worker
+
+    assert runs_worker(["/venv/bin/flask", "--app", "wsgi", "worker", "--once"])
+    assert runs_worker(["/x/site-packages/flask/__main__.py", "-A", "wsgi", "worker"])
+    assert runs_worker(["flask", "--app=wsgi", "--debug", "worker"])
+    assert not runs_worker(["flask", "--app", "wsgi", "db", "upgrade"])
+    assert not runs_worker(["flask", "--app", "worker", "routes"])  # a module named worker
+    assert not runs_worker(["gunicorn", "wsgi:app", "worker"])
+    assert not runs_worker(["/venv/bin/pytest", "worker"])
+    assert not runs_worker([])

@@ -1,5 +1,5 @@
-"""The `Idempotency-Key` store of `POST /notifications` and `POST /batches`: replay,
-store, purge.
+"""The `Idempotency-Key` store of `POST /notifications` and `POST /batches`: replay
+and store (the worker's purge of old keys is in `retention`).
 
 The first request's answer is stored beside its notification, in the same
 transaction; the unique (user, key) index makes two racing requests create one
@@ -19,9 +19,8 @@ from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from notifier.auth.ownership import nothing_matched, owned, run
 from notifier.auth.principal import current_principal
-from notifier.database import transaction, utcnow
+from notifier.database import utcnow
 from notifier.errors import unprocessable
-from notifier.extensions import db
 from notifier.notifications.models import IdempotencyKey
 
 _KEYS = IdempotencyKey.__table__
@@ -117,16 +116,3 @@ def store(
     if run(_STORE, params, lambda result: result.rowcount, connection) != 1:
         # Revoked between the two statements: the transaction rolls back.
         raise nothing_matched(RuntimeError("the key was not stored for a valid caller"))
-
-
-def purge_idempotency_keys(older_than: datetime) -> int:
-    """Delete every user's keys created before `older_than`; return how many.
-
-    Maintenance for the worker's schedule, on no caller's behalf: the one
-    statement here outside `notifier.auth.ownership`.
-    """
-    with transaction():
-        result = db.session.execute(
-            delete(IdempotencyKey).where(IdempotencyKey.created_at < older_than)
-        )
-    return result.rowcount

@@ -22,7 +22,6 @@ from notifier.database import transaction
 from notifier.errors import conflict, not_found, unprocessable
 from notifier.extensions import db
 from notifier.notifications import idempotency, queries
-from notifier.notifications.idempotency import purge_idempotency_keys
 from notifier.notifications.lifecycle import CANCELLABLE_STATUSES
 from notifier.notifications.lifecycle import requests as transitions
 from notifier.notifications.models import EDITABLE_STATUSES
@@ -37,7 +36,6 @@ __all__ = [
     "get_notification",
     "list_attempts",
     "list_notifications",
-    "purge_idempotency_keys",
     "update_notification",
 ]
 

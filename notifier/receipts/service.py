@@ -21,8 +21,8 @@ from notifier.notifications.lifecycle.receipts import TWILIO_STATUSES, apply_rec
 from notifier.notifications.models import Notification
 from notifier.notifications.queries import OWNED_ROW
 from notifier.notifications.schemas import notification_body
+from notifier.suppressions.entries import suppress_targets
 from notifier.suppressions.models import Reason
-from notifier.suppressions.service import suppress_targets
 
 NOT_FOUND = "No notification of yours has this provider_message_id."
 _n = Notification.__table__.c

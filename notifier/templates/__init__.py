@@ -1,5 +1,6 @@
-"""Templates: message copy with `{{ name }}` placeholders, its versions, and the one renderer."""
+"""Templates: message copy with `{{ name }}` placeholders, its versions, and the one renderer.
 
-from notifier.templates.routes import blp
-
-__all__ = ["blp"]
+This `__init__` imports nothing: the app imports `routes` (the blueprint `blp`),
+and a module of this package imported on its own (by the dispatcher, a tool, a
+model of another feature) does not load the routes and the whole API with them.
+"""

@@ -1,5 +1,6 @@
-"""Webhooks: signed status callbacks, their outbox, sender and delivery log."""
+"""Webhooks: signed status callbacks, their outbox, sender and delivery log.
 
-from notifier.webhooks.routes import blp
-
-__all__ = ["blp"]
+This `__init__` imports nothing: the app imports `routes` (the blueprint `blp`),
+and a module of this package imported on its own (by the dispatcher, a tool, a
+model of another feature) does not load the routes and the whole API with them.
+"""

@@ -33,7 +33,7 @@ from notifier.webhooks.delivery_queue import DeliveryQueue, Job, Outcome
 from notifier.webhooks.models import DeliveryStatus
 from notifier.webhooks.policy import RETRY, SenderSettings, retry_delay, verdict
 from notifier.webhooks.transport import Transport
-from notifier.worker.client import parse_retry_after
+from notifier.worker.answers import parse_retry_after
 
 log = logging.getLogger(__name__)
 

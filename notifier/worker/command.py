@@ -93,7 +93,7 @@ def worker(
     # Loaded when the command runs: the app registers this command in every
     # process, and web workers need neither the dispatcher nor its HTTP client.
     from notifier.extensions import db
-    from notifier.notifications.service import purge_idempotency_keys
+    from notifier.notifications.retention import purge_idempotency_keys
     from notifier.ratelimit import purge_expired
     from notifier.webhooks.sender import WebhookSender
     from notifier.worker.policy import Settings

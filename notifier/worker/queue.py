@@ -25,9 +25,10 @@ from notifier.database import utcnow
 from notifier.notifications.lifecycle import Attempt, Status, claims, results
 from notifier.observability.metrics import record_delivery
 from notifier.suppressions import tokens
+from notifier.suppressions.entries import suppress_targets
 from notifier.suppressions.models import Reason
-from notifier.suppressions.service import suppress_targets
-from notifier.worker.client import REJECTED_TARGET, DeliveryRequest, DeliveryResult
+from notifier.worker.answers import REJECTED_TARGET
+from notifier.worker.client import DeliveryRequest, DeliveryResult
 from notifier.worker.policy import Settings, new_state
 
 log = logging.getLogger(__name__)

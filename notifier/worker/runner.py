@@ -24,7 +24,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +36,7 @@ from notifier.worker.client import DeliveryClient, DeliveryResult
 from notifier.worker.policy import Settings, failed_inside, too_late_to_send
 from notifier.worker.queue import Claim, DeliveryQueue, with_db_retry
 from notifier.worker.recorder import Recorder
+from notifier.worker.senders import SenderPool
 from notifier.worker.wakeup import Waiter
 
 log = logging.getLogger(__name__)
@@ -68,11 +68,10 @@ class Dispatcher:
         self.recorder = Recorder(self.queue, settings, done=self._done, stopping=self._is_stopping)
         self._purge = purge
         self._stopping = False  # a plain flag: set from a signal handler, read by threads
-        # Guards `_outstanding` and `_queued`; the main loop waits on it for room.
+        # Guards `_outstanding`; the main loop waits on it for room.
         self._slots = threading.Condition(threading.Lock())
         # Claims in hand: queued for a sender, being sent, or waiting to be recorded.
         self._outstanding = 0
-        self._queued: dict[int, tuple[Future, Claim]] = {}  # by id, until a sender is done
         self._last_purge = float("-inf")
 
     @property
@@ -141,7 +140,7 @@ class Dispatcher:
         capacity = settings.concurrency + settings.batch_size
         low_water = max(1, settings.batch_size // 2)
         self.waiter.start()
-        pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="send")
+        pool = SenderPool(settings.concurrency, self._send_in_slot)
         recorder = threading.Thread(target=self.recorder.run, name="record", daemon=True)
         recorder.start()
         db_failures = 0
@@ -194,33 +193,30 @@ class Dispatcher:
         finally:
             self._shutdown(pool, recorder)
 
-    def _shutdown(self, pool: ThreadPoolExecutor, recorder: threading.Thread) -> None:
+    def _shutdown(self, pool: SenderPool[Claim], recorder: threading.Thread) -> None:
         """Stop claiming, give back what waits in the queue, let in-flight sends finish.
 
         Each in-flight send is bounded by the timeout; its result is recorded as
         usual before the recorder thread is told to finish.
         """
         self._stopping = True
-        with self._slots:
-            queued = list(self._queued.values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        unsent = [claim for future, claim in queued if future.cancelled()]
+        # Still queued: no sender took them (a sender that does gives its claim back).
+        unsent = pool.take_queued()
         if unsent:
             self._release(unsent)
             self._done(len(unsent))
-        pool.shutdown(wait=True)
+        pool.shutdown()
         self.recorder.finish()
         recorder.join()
         self.waiter.close()
         self.client.close()
         log.info("dispatcher stopped: %s", dict(self.counts))
 
-    def _submit(self, pool: ThreadPoolExecutor, claim: Claim) -> None:
-        # Submitted under the lock: the task's own bookkeeping (in its `finally`) waits
-        # for it, so it cannot finish before it is registered.
+    def _submit(self, pool: SenderPool[Claim], claim: Claim) -> None:
+        # Counted before it is queued: its sender's `_done` cannot come first.
         with self._slots:
             self._outstanding += 1
-            self._queued[claim.id] = (pool.submit(self._send_in_slot, claim), claim)
+        pool.submit(claim)
 
     def _send_in_slot(self, claim: Claim) -> None:
         """A sender thread's job: send, then hand the result to the recorder."""
@@ -232,8 +228,6 @@ class Dispatcher:
         except Exception:  # send() handles its own errors; this is the last guard
             log.exception("notification %s: unexpected error", claim.id)
         finally:
-            with self._slots:
-                self._queued.pop(claim.id, None)
             if not handed_over:
                 self._done(1)
 

@@ -44,7 +44,7 @@ TABLE = Notification.__table__
 # A table with an owner and a sandbox flag, without the notifications' defaults.
 PROBE = Table("probe", MetaData(), Column("user_id", Integer), Column("sandbox", Boolean))
 # Run on no caller's behalf: the worker's purge of every user's old keys.
-NOT_ON_BEHALF_OF_A_CALLER = {("notifier.notifications.idempotency", "purge_idempotency_keys")}
+NOT_ON_BEHALF_OF_A_CALLER = {("notifier.notifications.retention", "purge_idempotency_keys")}
 # Guarded by a credential of its own (METRICS_TOKEN), not by a user's.
 OPERATOR_ROUTES = {("GET", "/metrics")}
 # The web console's pages: its blueprint's gate makes the session cookie the
@@ -175,7 +175,7 @@ def purge_idempotency_keys(older_than):
 
 def test_the_source_check_finds_sql_outside_the_gate():
     found = _sql_outside_the_gate("notifier.notifications.service", BYPASSES)
-    # The purge is exempt only where it belongs, in the idempotency store.
+    # The purge is exempt only where it belongs, in `retention`.
     assert {line.split(":")[0].rsplit(".", 1)[1] for line in found} == {
         "read",
         "count",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from notifier.notifications.lifecycle import NewState, Outcome, Status
+from notifier.notifications.lifecycle.results import statement_size
 from notifier.worker.client import DeliveryResult
 from notifier.worker.policy import Settings, failed_inside, new_state, too_late_to_send
 
@@ -97,3 +98,10 @@ def test_database_retries_back_off_then_stay_at_the_longest_delay():
 def test_settings_refuse_values_that_would_stall_the_dispatcher(bad):
     with pytest.raises(ValueError):
         Settings(service_url="x", **bad)
+
+
+def test_result_statements_come_in_few_sizes_that_hold_every_batch() -> None:
+    """One compiled statement per size is kept: a busy dispatcher must not keep 200."""
+    sizes = {statement_size(count) for count in range(1, 257)}
+    assert len(sizes) == 16
+    assert all(count <= statement_size(count) < 1.5 * count for count in range(1, 1000))

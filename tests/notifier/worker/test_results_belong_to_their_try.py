@@ -95,3 +95,17 @@ def test_releasing_a_stale_try_does_not_release_another_notification(dispatcher,
 
     _untouched_sending(bobs_try.id)
     assert dispatcher.queue.release([bobs_try]) == 1
+
+
+def test_a_batch_between_statement_sizes_writes_each_result_once(dispatcher, api: ApiClient):
+    """Five results go in the statement for six (padded with the last one again): each
+    notification gets its own outcome and exactly one attempt."""
+    ids = [api.create(target=f"user{i}@example.com").get_json()["id"] for i in range(5)]
+    tries = dispatcher.queue.claim(10)
+    outcomes = [(claim, _sent() if claim.id != ids[-1] else _rejected()) for claim in tries]
+
+    assert dispatcher.queue.record_many(outcomes) == [True] * 5
+
+    statuses = {i: api.get(f"/notifications/{i}").get_json()["status"] for i in ids}
+    assert statuses == {**dict.fromkeys(ids[:-1], "sent"), ids[-1]: "failed"}
+    assert [len(attempts_of(i)) for i in ids] == [1] * 5

@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from notifier.database import utcnow
-from notifier.worker.client import DeliveryClient, DeliveryRequest, parse_retry_after
+from notifier.worker.answers import parse_retry_after
+from notifier.worker.client import DeliveryClient, DeliveryRequest
 from tests.notifier.worker.conftest import DELIVER, DELIVERY_URL, error_answer, sent_answer
 
 REQUEST = DeliveryRequest(
