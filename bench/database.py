@@ -84,6 +84,16 @@ class Database:
         finally:
             conn.close()
 
+    def outside_transaction(self, sql: str) -> None:
+        """Run `sql` in autocommit (VACUUM and the like refuse a transaction block)."""
+        conn = self.connect()
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            conn.close()
+
     def migrate(self, env: Mapping[str, str]) -> None:
         """Build the schema with `flask --app wsgi db upgrade`: the migrations are the schema."""
         out = subprocess.run(

@@ -97,13 +97,7 @@ def insert_sent(ctx: Context, first: int, last: int) -> None:
 
 def vacuum(ctx: Context) -> None:
     """VACUUM ANALYZE notifications: settled rows before the load, no dead ones after it."""
-    conn = ctx.db.connect()
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("VACUUM ANALYZE notifications")
-    finally:
-        conn.close()
+    ctx.db.outside_transaction("VACUUM ANALYZE notifications")
 
 
 def slice_size(ctx: Context) -> int:

@@ -99,13 +99,7 @@ def prepare_list_large(ctx: Context) -> None:
     started = time.monotonic()
     ctx.db.execute(sql, (user.id, LIST_LARGE))
     # Fresh statistics, as autovacuum would give a table that grew over time.
-    conn = ctx.db.connect()
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("ANALYZE notifications")
-    finally:
-        conn.close()
+    ctx.db.outside_transaction("ANALYZE notifications")
     ctx.notes.append(
         f"list_100k: {LIST_LARGE} rows inserted with SQL in {time.monotonic() - started:.1f}s, "
         "then ANALYZE."
