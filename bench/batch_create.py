@@ -1,16 +1,16 @@
 """How long `POST /batches` takes with 10 000 and 50 000 recipients, and the API worker's
 peak memory meanwhile, against a gunicorn API on PostgreSQL.
 
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/<a migrated database> \\
-        .venv/bin/python -m bench.batch_create [--unsubscribe]
+    .venv/bin/python -m bench.batch_create [--unsubscribe] [--database NAME]
 
 `--unsubscribe`: the template's content ends with `{{ unsubscribe_url }}` and the API
 has a PUBLIC_BASE_URL, so every row signs and renders its own unsubscribe link.
 
 One gunicorn worker (so its peak RSS is the request's), on a free 127.0.0.1 port. The
 peak is the kernel's high-water mark (`VmHWM` in /proc/<pid>/status) of that worker, read
-after each request. The machine's load average is printed beside the figures. It makes a
-user of its own and leaves its rows behind (a throwaway database is the place for it).
+after each request. The machine's load average is printed beside the figures. Like the
+other benchmarks it creates, migrates and DROPs its own database (`--database`, whose name
+must contain `bench`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import requests
 
+from bench.database import Database
 from bench.processes import Processes, free_port
 
 SIZES = (10_000, 50_000)
@@ -51,17 +52,29 @@ def _worker_pid(master: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--unsubscribe", action="store_true", help="render a link per row")
+    parser.add_argument(
+        "--database",
+        default="notifier_batch_create_bench",
+        help="created and DROPPED by the run; must contain 'bench'",
+    )
     options = parser.parse_args()
-    database = os.environ.get("DATABASE_URL", "")
-    if not database.startswith("postgresql"):
-        print("Set DATABASE_URL to a migrated PostgreSQL database.", file=sys.stderr)
-        return 2
-    port = free_port()
+    database = Database(options.database)
     env = {
         **os.environ,
         "JWT_SECRET_KEY": "bench-secret-key-of-at-least-thirty-two-bytes",
         "RATELIMIT_STORAGE_URI": "memory://",
+        "DATABASE_URL": database.dsn,
     }
+    database.recreate()
+    try:
+        database.migrate(env)
+        return _measure(options, env)
+    finally:
+        database.drop()
+
+
+def _measure(options: argparse.Namespace, env: dict[str, str]) -> int:
+    port = free_port()
     content = "Your code is {{ code }}. See you soon."
     if options.unsubscribe:
         env["PUBLIC_BASE_URL"] = "https://notify.example.com"

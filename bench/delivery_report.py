@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from bench.delivery_runs import Run
 
 TARGETS = {
-    "throughput_200ms_1_proc": 100.0,  # deliveries/s
+    "throughput_200ms_1_proc": 500.0,  # deliveries/s, at the default settings
     "scaling_200ms_2_procs": 1.8,  # x one process
     "p50_slack_ms": 50.0,  # create->sent p50 <= latency + this
     "rss_mb": 120.0,
@@ -57,9 +57,10 @@ def table(runs: list[Run], env: dict[str, str]) -> str:
     by = {(r.latency_ms, r.procs, r.cpu_cap): r for r in runs}
     one = by.get((200, 1, None))
     if one:
-        ok = one.per_s >= TARGETS["throughput_200ms_1_proc"]
+        floor = TARGETS["throughput_200ms_1_proc"]
+        ok = one.per_s >= floor
         lines.append(
-            f"- 200 ms, one process >= 100/s: {one.per_s:.0f}/s {'met' if ok else 'MISSED'}"
+            f"- 200 ms, one process >= {floor:g}/s: {one.per_s:.0f}/s {'met' if ok else 'MISSED'}"
         )
     for cap in sorted({r.cpu_cap for r in runs}, key=lambda c: c or 0):
         one, two = by.get((200, 1, cap)), by.get((200, 2, cap))

@@ -45,6 +45,7 @@ from bench.context import Context  # noqa: E402
 from bench.database import PROVISIONAL_SCHEMA, Database  # noqa: E402
 from bench.floor_app import HASH_PASSWORD, argon2_hasher  # noqa: E402
 from bench.floor_schema import FloorSchema, inspect_schema  # noqa: E402
+from bench.memory_share import libraries_alone_mib  # noqa: E402
 from bench.paths import RESULTS_DIR  # noqa: E402
 from bench.processes import Processes  # noqa: E402
 from bench.report import render_report  # noqa: E402
@@ -222,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.scenarios:
             results[name] = run_scenario(ctx, SCENARIOS[name])
 
+        if ctx.ours:
+            meta["libraries_alone_mib"] = libraries_alone_mib(env)
         for server in ctx.servers():
             rss[server.name] = [(pid, *memory_mib(pid)) for pid in server.workers()]
             if server.name not in ctx.pg_sessions_seen and set(args.scenarios) - {"empty"}:

@@ -89,6 +89,25 @@ def rps_at_least(factor: float) -> Target:
     return Target(f"rps ≥ {factor:g}x floor", check, cpu_check)
 
 
+def cpu_above_floor_at_most(ms: float) -> Target:
+    """CPU per request (app + database) at most `ms` above the floor's: for login, the
+    work besides the one Argon2 verify both sides do, whatever that verify costs."""
+
+    def cpu_extra(r: ScenarioResult) -> float | None:
+        if r.ours is None or r.floor is None or r.ours.app_cpu_ms is None:
+            return None
+        if r.floor.app_cpu_ms is None:
+            return None
+        ours = r.ours.app_cpu_ms + (r.ours.db_cpu_ms or 0)
+        return ours - (r.floor.app_cpu_ms + (r.floor.db_cpu_ms or 0))
+
+    def check(r: ScenarioResult, _: Mapping[str, ScenarioResult]) -> bool | None:
+        extra = cpu_extra(r)
+        return None if extra is None else extra <= ms
+
+    return Target(f"CPU/req ≤ floor's + {ms:g} ms", check)
+
+
 def p99_at_most(factor: float) -> Target:
     def check(r: ScenarioResult, _: Mapping[str, ScenarioResult]) -> bool | None:
         ratio = r.ratio("p99_ms")

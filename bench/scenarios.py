@@ -18,6 +18,7 @@ from bench.context import Context, expect
 from bench.receipt_scenarios import RECEIPT
 from bench.scenario import (
     Scenario,
+    cpu_above_floor_at_most,
     p99_at_most,
     p99_vs_scenario,
     rps_at_least,
@@ -225,7 +226,9 @@ LOGIN = Scenario(
     ours=WrkSpec("login.lua", "/auth/login", login_env),
     floor=WrkSpec("login.lua", "/hash", login_env),
     prepare=prepare_login,
-    targets=(rps_at_least(0.9),),
+    # Not "rps ≥ 0.9x floor": that lets the rest cost 11 % of one hash, so it moves with
+    # the hash's price (docs/operations/performance.md, "Three figures on their lines").
+    targets=(cpu_above_floor_at_most(4.0),),
 )
 
 # The same requests with an API key instead of an access token (the floor keeps its

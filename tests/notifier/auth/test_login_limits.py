@@ -157,3 +157,21 @@ def test_a_login_counts_its_three_limits_in_one_statement(app, client, user):
     assert len(counters) == 1
     # The user's read and the session's insert are the only other statements.
     assert len(statements) == 3, statements
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_a_login_runs_exactly_one_argon2_verify(client, user, monkeypatch, known):
+    """The bench's login line counts one hash on each side: a second would hide there."""
+    from argon2 import PasswordHasher
+
+    verifies = []
+    original = PasswordHasher.verify
+
+    def counted(self, hash, password):
+        verifies.append(1)
+        return original(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counted)
+    email = user.email if known else "nobody@example.com"
+    assert _login(client, email).status_code == (200 if known else 401)
+    assert len(verifies) == 1
