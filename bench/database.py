@@ -39,13 +39,7 @@ class Database:
     @staticmethod
     def _admin(sql: str) -> None:
         # The maintenance database, only for CREATE/DROP DATABASE.
-        conn = psycopg2.connect(f"{PG}/postgres")
-        try:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute(sql)
-        finally:
-            conn.close()
+        _autocommit(psycopg2.connect(f"{PG}/postgres"), sql)
 
     def recreate(self) -> None:
         self.drop()
@@ -86,13 +80,7 @@ class Database:
 
     def outside_transaction(self, sql: str) -> None:
         """Run `sql` in autocommit (VACUUM and the like refuse a transaction block)."""
-        conn = self.connect()
-        try:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute(sql)
-        finally:
-            conn.close()
+        _autocommit(self.connect(), sql)
 
     def migrate(self, env: Mapping[str, str]) -> None:
         """Build the schema with `flask --app wsgi db upgrade`: the migrations are the schema."""
@@ -140,3 +128,13 @@ CREATE TABLE notifications (
 CREATE INDEX ix_notifications_user_created ON notifications (user_id, created_at DESC, id DESC);
 CREATE INDEX ix_notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
 """
+
+
+def _autocommit(conn: psycopg2.extensions.connection, sql: str) -> None:
+    """Run `sql` outside a transaction on `conn`, then close it."""
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
