@@ -17,7 +17,7 @@ from notifier.database import utcnow
 from notifier.errors import not_found
 from notifier.extensions import db
 from notifier.notifications.lifecycle import Status
-from notifier.notifications.lifecycle.receipts import TWILIO_STATUSES, apply_receipt, find_live_sms
+from notifier.notifications.lifecycle.receipts import TWILIO_STATUSES, apply_receipt, live_sms
 from notifier.notifications.models import Notification
 from notifier.notifications.queries import OWNED_ROW
 from notifier.notifications.schemas import notification_body
@@ -46,10 +46,10 @@ FIND_OWNED = owned(
 )
 
 
-def _apply(connection, notification_id: int, status: Status, reason: str | None, permanent: bool):
-    moved = apply_receipt(connection, notification_id, status, utcnow(), reason)
-    if moved and status == Status.FAILED and permanent:
-        suppress_targets(connection, [notification_id], Reason.RECEIPT)
+def _apply(connection, notification, status: Status, reason: str | None, permanent: bool):
+    moved = apply_receipt(connection, notification, status, utcnow(), reason)
+    if moved is not None and status == Status.FAILED and permanent:
+        suppress_targets(connection, [moved], Reason.RECEIPT)
     return moved
 
 
@@ -85,6 +85,4 @@ def record_twilio(sid: str, message_status: str, error_code: str | None) -> None
             f" (error {error_code})." if error_code else "."
         )
     with db.engine.begin() as connection:
-        found = find_live_sms(connection, sid)
-        if found is not None:
-            _apply(connection, found, status, reason, error_code in TWILIO_PERMANENT)
+        _apply(connection, live_sms(sid), status, reason, error_code in TWILIO_PERMANENT)

@@ -88,7 +88,8 @@ def serialize(event_type: str, timestamp: str, data: Mapping[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
-def _has_subscriber(user_id_column):
+def has_subscriber(user_id_column):
+    """Whether the user in `user_id_column` has an enabled webhook (an EXISTS clause)."""
     return exists().where(webhooks.c.user_id == user_id_column, webhooks.c.enabled)
 
 
@@ -96,7 +97,7 @@ def _has_subscriber(user_id_column):
 # a statement anew (then its cache key) cost more of its CPU than the query itself.
 _SUBSCRIBED_BODIES = select(*_BODY_COLUMNS).where(
     notifications.c.id.in_(bindparam("ids", expanding=True)),
-    _has_subscriber(notifications.c.user_id),
+    has_subscriber(notifications.c.user_id),
 )
 
 

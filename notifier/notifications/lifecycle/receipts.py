@@ -9,7 +9,10 @@ when the change commits.
 
 Which notification a receipt names is decided by the caller: `POST /receipts`
 through `notifier.auth.ownership` (the caller's own, a test key's sandbox ones
-only), Twilio's callback by the signed `MessageSid`; both hand the id here.
+only) hands its id here; Twilio's callback names it by the signed `MessageSid`
+(`live_sms`), found inside the UPDATE itself. The UPDATE also says whether the
+user has a webhook, so a user without one costs no outbox query: a receipt is
+the UPDATE and its commit.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import ScalarSelect
 
 from notifier.channels import SMS
 from notifier.notifications.lifecycle import Status
 from notifier.notifications.models import Notification
-from notifier.webhooks.outbox import enqueue_notification_events, event_for_status
+from notifier.webhooks.outbox import enqueue_notification_events, event_for_status, has_subscriber
 
 notifications = Notification.__table__
 _n = notifications.c
@@ -32,12 +36,13 @@ RECEIPT_STATUSES = (Status.DELIVERED, Status.FAILED)
 
 def apply_receipt(
     connection: Connection,
-    notification_id: int,
+    notification: int | ScalarSelect,
     status: Status,
     now: datetime,
     error_message: str | None = None,
-) -> bool:
-    """sent → `status` (delivered or failed) for one notification; True when it moved.
+) -> int | None:
+    """sent → `status` (delivered or failed) for one notification: its id, or a
+    query for it (`live_sms`); the id when it moved, else None.
 
     Runs in the caller's transaction, which also writes the webhook event.
     """
@@ -50,14 +55,15 @@ def apply_receipt(
         values["error_message"] = error_message
     moved = connection.execute(
         update(notifications)
-        .where(_n.id == notification_id, _n.status == Status.SENT)
+        .where(_n.id == notification, _n.status == Status.SENT)
         .values(**values)
-        .returning(_n.id)
+        .returning(_n.id, has_subscriber(_n.user_id).label("listened"))
     ).first()
     if moved is None:
-        return False
-    enqueue_notification_events(connection, {notification_id: event_for_status(status)})
-    return True
+        return None
+    if moved.listened:
+        enqueue_notification_events(connection, {moved.id: event_for_status(status)})
+    return moved.id
 
 
 # Twilio's `MessageStatus` words that end a message's journey, and what they mean
@@ -69,12 +75,16 @@ TWILIO_STATUSES = {
 }
 
 
-def find_live_sms(connection: Connection, provider_message_id: str) -> int | None:
-    """The id of the live sms notification Twilio knows as `provider_message_id`, locked.
+def live_sms(provider_message_id: str) -> ScalarSelect:
+    """The newest live sms notification Twilio knows as `provider_message_id`, as a
+    subquery for `apply_receipt`.
 
-    Sandbox notifications never reach Twilio, so no callback can name one.
+    Sandbox notifications never reach Twilio, so no callback can name one. Two
+    callbacks racing for one row both find it; the UPDATE's `status = 'sent'`
+    lets the first one move it and the second (which waits for the first's row
+    lock, then reads the row again) match nothing.
     """
-    return connection.execute(
+    return (
         select(_n.id)
         .where(
             _n.provider_message_id == provider_message_id,
@@ -83,5 +93,5 @@ def find_live_sms(connection: Connection, provider_message_id: str) -> int | Non
         )
         .order_by(_n.id.desc())
         .limit(1)
-        .with_for_update()
-    ).scalar()
+        .scalar_subquery()
+    )

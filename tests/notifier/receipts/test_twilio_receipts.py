@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import threading
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
 
+from tests.conftest import postgres_only
 from tests.factories import UserFactory
 from tests.receipt_support import events_of, row, sent_notification, suppressions_of
 from tests.webhook_support import make_webhook
@@ -259,3 +261,51 @@ def test_the_signature_matches_twilios_published_example():
 
     assert signature("12345", url, form) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
     assert sign(form, token="12345", url=url) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+
+
+def test_a_repeated_callback_changes_nothing_and_writes_no_second_event(client, user, api):
+    make_webhook(api)
+    nid = sms(user.id)
+    assert callback(client, params("delivered")).status_code == 204
+    delivered_at = row(nid).delivered_at
+    assert callback(client, params("delivered")).status_code == 204
+    assert callback(client, params("undelivered", ErrorCode="30003")).status_code == 204
+    assert row(nid).status == "delivered"
+    assert row(nid).delivered_at == delivered_at
+    assert events_of(nid) == ["notification.delivered"]
+    assert suppressions_of(user.id) == []
+
+
+def test_a_user_without_a_webhook_gets_the_receipt_and_no_event(client, user):
+    nid = sms(user.id)
+    assert callback(client, params("delivered")).status_code == 204
+    assert row(nid).status == "delivered"
+    assert events_of(nid) == []
+
+
+@postgres_only
+def test_a_callback_racing_another_for_the_same_message_moves_it_once(app, client, user, api):
+    """The first receipt's transaction holds the row; the second waits for it, reads
+    the row again (no longer sent) and changes nothing: one move, one event."""
+    from notifier.database import utcnow
+    from notifier.extensions import db
+    from notifier.notifications.lifecycle import Status
+    from notifier.notifications.lifecycle.receipts import apply_receipt, live_sms
+
+    make_webhook(api)
+    nid = sms(user.id)
+    answers: list[int] = []
+    with db.engine.connect() as first:
+        transaction = first.begin()
+        assert apply_receipt(first, live_sms(SID), Status.DELIVERED, utcnow()) == nid
+        second = threading.Thread(
+            target=lambda: answers.append(callback(app.test_client(), params("failed")).status_code)
+        )
+        second.start()
+        second.join(timeout=1.0)
+        assert second.is_alive(), "the second callback should wait for the first's row lock"
+        transaction.commit()
+    second.join(timeout=10)
+    assert answers == [204]
+    assert row(nid).status == "delivered"
+    assert events_of(nid) == ["notification.delivered"]
