@@ -42,10 +42,11 @@ RUN pip install -r requirements-dev.txt
 
 # ---- test: what docker-compose.test.yml runs (`./up_test.sh --local`) ----------
 FROM base AS test
-# chromium for tests/test_docs_browser.py, shellcheck for scripts/check_configs.sh.
+# chromium and chromium-driver for the browser tests (docs, console), shellcheck for
+# scripts/check_configs.sh, curl for the getting-started walk (its shell blocks run as written).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends chromium shellcheck \
+    && apt-get install -y --no-install-recommends chromium chromium-driver curl shellcheck \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=builder-dev /opt/venv /opt/venv
 # up_test.sh uses this virtualenv instead of creating .venv; --install-only finds every

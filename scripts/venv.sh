@@ -1,13 +1,13 @@
 # shellcheck shell=bash
 # The virtualenv shared by up_dev.sh and up_test.sh (sourced; they define die and say).
-# Creates .venv (or $NOTIFIER_VENV) with Python 3.11+, and reinstalls requirements-dev.txt
+# Creates .venv (or $NOTIFIER_VENV) with Python 3.11.5+, and reinstalls requirements-dev.txt
 # only when the requirements (or the Python client's pyproject.toml) or the Python minor
 # version changed (a hash stamp in the venv).
 
 VENV="${NOTIFIER_VENV:-$ROOT/.venv}"
 STAMP="$VENV/.requirements-dev.sha256"
 
-python_ok() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
+python_ok() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11, 5))' >/dev/null 2>&1; }
 
 find_python() {
     local candidate
@@ -39,7 +39,7 @@ ensure_venv() {
     if ! python_ok "$VENV/bin/python"; then
         local base
         base="$(find_python)" ||
-            die "Python 3.11 or newer is required (tried python3, python3.13, python3.12, python3.11; set PYTHON=/path/to/python)"
+            die "Python 3.11.5 or newer is required, for the pinned docs tools (tried python3, python3.13, python3.12, python3.11; set PYTHON=/path/to/python)"
         say "Creating virtualenv $VENV with $("$base" --version 2>&1)"
         "$base" -m venv --clear "$VENV"
     fi
