@@ -423,3 +423,12 @@ def test_another_users_webhook_is_404(signed_in, stranger):
         path = f"/console/webhooks/{hook.id}/{action}"
         assert post_form(signed_in, path, page="/console").status_code == 404
     assert _count(Webhook) == 1
+
+
+def test_the_activity_filter_offers_every_channel_and_status(signed_in):
+    from notifier.channels import CHANNELS
+    from notifier.notifications.lifecycle import Status
+
+    page = signed_in.get("/console/notifications").get_data(as_text=True)
+    for value in (*CHANNELS, *Status):
+        assert f"<option>{value}</option>" in page

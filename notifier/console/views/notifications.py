@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 
 from notifier import pagination
+from notifier.channels import CHANNELS
 from notifier.console import forms, session
 from notifier.console.blueprint import as_time, bp, page
 from notifier.notifications import service
@@ -42,6 +43,7 @@ def notifications():
         given=given,
         errors=errors,
         statuses=[status.value for status in Status],
+        channels=CHANNELS,
     ), (422 if errors else 200)
 
 
