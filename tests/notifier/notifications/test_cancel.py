@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from notifier.notifications.lifecycle.claims import claim_due
 from notifier.notifications.models import Notification, NotificationCount
 from tests.conftest import postgres_only
 from tests.factories import NotificationFactory
+from tests.locking import answer_after_commit
 
 
 def _status(nid: int) -> str:
@@ -129,20 +129,16 @@ def test_a_cancel_racing_an_open_claim_waits_for_it_and_loses(api):
     """Two connections: the claim's transaction holds the row lock; the cancel's
     compare-and-set waits, re-checks the row and answers 409."""
     nid = api.create().get_json()["id"]
-    answers: list[int] = []
     now = utcnow()
     with db.engine.connect() as connection:
         transaction = connection.begin()
         assert [r.id for r in claim_due(connection, 10, now, now + timedelta(seconds=30))] == [nid]
-        canceller = threading.Thread(
-            target=lambda: answers.append(api.post(f"/notifications/{nid}/cancel").status_code)
+        answer = answer_after_commit(
+            transaction,
+            lambda: api.post(f"/notifications/{nid}/cancel").status_code,
+            "the claim's row lock",
         )
-        canceller.start()
-        canceller.join(timeout=1.0)
-        assert canceller.is_alive(), "the cancel should wait for the claim's row lock"
-        transaction.commit()
-    canceller.join(timeout=10)
-    assert answers == [409]
+    assert answer == 409
     assert _status(nid) == "sending"
 
 

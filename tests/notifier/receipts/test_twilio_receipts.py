@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import threading
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -18,6 +17,7 @@ import pytest
 
 from tests.conftest import postgres_only
 from tests.factories import UserFactory
+from tests.locking import answer_after_commit
 from tests.receipt_support import events_of, row, sent_notification, suppressions_of
 from tests.webhook_support import make_webhook
 
@@ -294,18 +294,14 @@ def test_a_callback_racing_another_for_the_same_message_moves_it_once(app, clien
 
     make_webhook(api)
     nid = sms(user.id)
-    answers: list[int] = []
     with db.engine.connect() as first:
         transaction = first.begin()
         assert apply_receipt(first, live_sms(SID), Status.DELIVERED, utcnow()) == nid
-        second = threading.Thread(
-            target=lambda: answers.append(callback(app.test_client(), params("failed")).status_code)
+        answer = answer_after_commit(
+            transaction,
+            lambda: callback(app.test_client(), params("failed")).status_code,
+            "the first callback's row lock",
         )
-        second.start()
-        second.join(timeout=1.0)
-        assert second.is_alive(), "the second callback should wait for the first's row lock"
-        transaction.commit()
-    second.join(timeout=10)
-    assert answers == [204]
+    assert answer == 204
     assert row(nid).status == "delivered"
     assert events_of(nid) == ["notification.delivered"]

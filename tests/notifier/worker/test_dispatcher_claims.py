@@ -19,6 +19,7 @@ from notifier.worker.recorder import Recorder
 from tests.conftest import ON_POSTGRES, postgres_only
 from tests.dispatch_steps import deliver, dispatch_due
 from tests.factories import NotificationFactory
+from tests.locking import answer_after_commit
 from tests.notifier.worker.conftest import (
     DELIVER,
     attempts_of,
@@ -204,22 +205,16 @@ def test_an_edit_racing_an_open_claim_waits_for_it_and_loses(dispatcher, setting
     for it, sees the new version and status, and answers 409."""
     nid = NotificationFactory(user_id=user.id).id
     now = utcnow()
-    answers: list[int] = []
     with db.engine.connect() as connection:
         transaction = connection.begin()
         claimed = claim_due(connection, 10, now, now + timedelta(seconds=30))
         assert [row.id for row in claimed] == [nid]
-
-        def edit() -> None:
-            answers.append(api.patch(f"/notifications/{nid}", json={"title": "x"}).status_code)
-
-        editor = threading.Thread(target=edit)
-        editor.start()
-        editor.join(timeout=1.0)
-        assert editor.is_alive(), "the edit should wait for the claim's row lock"
-        transaction.commit()
-    editor.join(timeout=10)
-    assert answers == [409]
+        answer = answer_after_commit(
+            transaction,
+            lambda: api.patch(f"/notifications/{nid}", json={"title": "x"}).status_code,
+            "the claim's row lock",
+        )
+    assert answer == 409
     assert reload(nid).status == "sending"
 
 
