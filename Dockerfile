@@ -43,10 +43,12 @@ RUN pip install -r requirements-dev.txt
 # ---- test: what docker-compose.test.yml runs (`./up_test.sh --local`) ----------
 FROM base AS test
 # chromium and chromium-driver for the browser tests (docs, console), shellcheck for
-# scripts/check_configs.sh, curl for the getting-started walk (its shell blocks run as written).
+# scripts/check_configs.sh, curl for the getting-started walk (its shell blocks run as written),
+# redis-server for the rate-limit storage test (it starts a throwaway server of its own).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends chromium chromium-driver curl shellcheck \
+    && apt-get install -y --no-install-recommends \
+        chromium chromium-driver curl redis-server shellcheck \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=builder-dev /opt/venv /opt/venv
 # up_test.sh uses this virtualenv instead of creating .venv; --install-only finds every
