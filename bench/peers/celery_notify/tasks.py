@@ -6,7 +6,7 @@ the status back with one UPDATE. This module is that worker, calling the same
 delivery service (`POST /deliver`, same body, same bearer token) as the notifier's
 dispatcher, against the same `notifications` table.
 
-    venv/bin/celery -A tasks worker -P gevent -c 128 --without-gossip --without-mingle \
+    venv/bin/celery -A tasks worker -P gevent -c 192 --without-gossip --without-mingle \
         --without-heartbeat -Q deliveries
 
 It runs in its own virtualenv (`requirements.txt` beside it), never in the
