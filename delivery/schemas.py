@@ -14,7 +14,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from delivery.providers.smtp_message import MAX_UNSUBSCRIBE_URL_CHARS
 from notifier.channels import CHANNELS, EMAIL
-from notifier.web import BaseSchema, Text
+from notifier.web import BaseSchema, StrictBoolean, Text
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -43,15 +43,6 @@ class StringOrInteger(fields.Field):
                 raise self.make_error("invalid_unicode")
             return value
         raise self.make_error("invalid")
-
-
-class StrictBoolean(fields.Boolean):
-    """JSON ``true`` or ``false`` only (marshmallow also takes ``"yes"``, ``1``...)."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
 
 
 def _https_url(value: str) -> None:

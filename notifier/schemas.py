@@ -1,7 +1,7 @@
 """The schema pieces every feature of the Notification API shares.
 
-`BaseSchema` and `Text` come from `notifier.web` (the delivery service uses
-the same ones); the query-string schema and the timestamp field are the API's own.
+`BaseSchema`, `StrictBoolean` and `Text` come from `notifier.web` (the delivery
+service uses the same ones); the query-string schema and the timestamp field are the API's own.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import marshmallow as ma
 from marshmallow import ValidationError, fields
 
-from notifier.web import BaseSchema, Text
+from notifier.web import BaseSchema, StrictBoolean, Text
 
-__all__ = ["BaseSchema", "QuerySchema", "Text", "UTCDateTime", "encodable"]
+__all__ = ["BaseSchema", "QuerySchema", "StrictBoolean", "Text", "UTCDateTime", "encodable"]
 
 
 class QuerySchema(ma.Schema):

@@ -213,6 +213,16 @@ class BaseSchema(ma.Schema):
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON body's `true` or `false` only: marshmallow's Boolean also takes "yes", 1,
+    "on"..., which the OpenAPI document (type boolean) does not allow."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class Text(fields.String):
     """A string that can be stored and sent: no NUL, no lone surrogate; trimmed if asked.
 

@@ -14,7 +14,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from notifier import channels
 from notifier.notifications.lifecycle import STATUSES, BatchStatus
 from notifier.notifications.schemas import MAX_ID, NotificationSendSchema
-from notifier.schemas import BaseSchema, Text, UTCDateTime
+from notifier.schemas import BaseSchema, StrictBoolean, Text, UTCDateTime
 
 MAX_RECIPIENTS = 50_000
 NAME = {"trim": True, "validate": validate.Length(min=1, max=100)}
@@ -72,7 +72,7 @@ class BatchCreateSchema(BaseSchema):
         allow_none=True,
         metadata={"description": "Not delivered before this time; null or past: now"},
     )
-    unsubscribe = fields.Boolean(
+    unsubscribe = StrictBoolean(
         load_default=True,
         metadata={"description": "Email: offer one-click unsubscribe (default true)"},
     )

@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from notifier import channels
 from notifier.notifications.forms import PER_CHANNEL, SEND_FORMS
 from notifier.notifications.lifecycle import OUTCOMES, Status
-from notifier.schemas import BaseSchema, QuerySchema, Text, UTCDateTime
+from notifier.schemas import BaseSchema, QuerySchema, StrictBoolean, Text, UTCDateTime
 from notifier.suppressions import tokens
 
 # Reused by every schema with a notification's title or content (templates too): `Text`
@@ -68,7 +68,7 @@ class NotificationSendSchema(BaseSchema):
         metadata={"description": "Not delivered before this time; null or past: now"},
     )
     reference = Text(**REFERENCE)
-    unsubscribe = fields.Boolean(
+    unsubscribe = StrictBoolean(
         metadata={
             "description": "Add a one-click unsubscribe link (email, when the service has a "
             "public address): unsubscribe_url, {{ unsubscribe_url }} in a template, and the "

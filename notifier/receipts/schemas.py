@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from notifier.notifications.lifecycle.receipts import RECEIPT_STATUSES
-from notifier.schemas import BaseSchema, Text
+from notifier.schemas import BaseSchema, StrictBoolean, Text
 
 
 class ReceiptSchema(BaseSchema):
@@ -23,7 +23,7 @@ class ReceiptSchema(BaseSchema):
         validate=validate.Length(max=500),
         metadata={"description": "Why it failed, kept in error_message"},
     )
-    permanent = fields.Boolean(
+    permanent = StrictBoolean(
         load_default=True,
         metadata={"description": "A failure that will not change: suppress the target"},
     )

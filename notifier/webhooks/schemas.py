@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from marshmallow import ValidationError, fields, validate
 
-from notifier.schemas import BaseSchema, QuerySchema, Text, UTCDateTime
+from notifier.schemas import BaseSchema, QuerySchema, StrictBoolean, Text, UTCDateTime
 from notifier.webhooks import ssrf
 from notifier.webhooks.models import DELIVERY_STATUSES, EVENT_TYPES, TEST_EVENT
 
@@ -108,7 +108,7 @@ class WebhookPatchSchema(BaseSchema):
     url = Text(trim=True, **URL)
     events = _events_field()
     description = Text(**DESCRIPTION)
-    enabled = fields.Boolean()
+    enabled = StrictBoolean()
 
 
 class WebhookSchema(BaseSchema):
