@@ -172,6 +172,9 @@ JWT_SECRET_KEY="${JWT_SECRET_KEY:-$(dev_secret dev-secret)}"
 DELIVERY_API_TOKEN="${DELIVERY_API_TOKEN:-$(dev_secret dev-delivery-token)}"
 export JWT_SECRET_KEY DELIVERY_API_TOKEN
 export DELIVERY_SERVICE_URL="http://127.0.0.1:$DELIVERY_PORT"
+# Unsubscribe links in the dev stack's emails point at this API. Only a PUBLIC_BASE_URL you
+# set reaches the delivery service, whose Twilio provider would ask Twilio to call it back.
+APP_PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://localhost:$API_PORT}"
 export PYTHONUNBUFFERED=1
 export PATH="$VENV/bin:$PATH"
 
@@ -250,14 +253,15 @@ wait_healthy() {
 
 PORT="$DELIVERY_PORT" start delivery gunicorn -c delivery/gunicorn.conf.py 'delivery:create_app()'
 wait_healthy delivery "${PIDS[0]}" "http://127.0.0.1:$DELIVERY_PORT/health"
-start worker flask --app wsgi worker
-PORT="$API_PORT" start api gunicorn wsgi:app
+PUBLIC_BASE_URL="$APP_PUBLIC_BASE_URL" start worker flask --app wsgi worker
+PUBLIC_BASE_URL="$APP_PUBLIC_BASE_URL" PORT="$API_PORT" start api gunicorn wsgi:app
 wait_healthy api "${PIDS[2]}" "http://127.0.0.1:$API_PORT/health"
 
 cat <<EOF
 
   API        http://localhost:$API_PORT
   API docs   http://localhost:$API_PORT/docs
+  links      unsubscribe links in emails start with $APP_PUBLIC_BASE_URL (PUBLIC_BASE_URL)
   delivery   http://127.0.0.1:$DELIVERY_PORT (loopback only; token in instance/dev-delivery-token)
   database   instance/notifier.db (SQLite)
 
