@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 
 from config import DeliveryConfig
 from delivery.providers import GATEWAY_EXTENSION
-from tests.delivery.fakes import SmtpServer
+from tests.delivery.fakes.smtp_server import SmtpServer
 from tests.delivery_support import delivery_app as authorised_app
 
 

@@ -17,7 +17,7 @@ from flask import Flask
 from delivery.providers import GATEWAY_EXTENSION, build_gateway
 from delivery.providers.base import ProviderSettingsError
 from delivery.providers.fcm import FCM_ERROR_TYPE, SCOPE
-from tests.delivery.fakes import HttpFake, RawFake, Seen
+from tests.delivery.fakes.http_servers import HttpFake, RawFake, Seen
 
 TOKEN = "device-token_" + "a1B2:c3.d4-" * 4
 PUSH = {"channel": "push", "target": TOKEN, "title": "Hi", "content": "You have mail"}
