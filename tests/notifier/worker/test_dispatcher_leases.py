@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from notifier.database import utcnow
 from tests.factories import NotificationFactory
-from tests.notifier.worker.conftest import (
-    attempts_of,
-    delivery_result,
-    expire_lease,
-    reload,
-)
+from tests.notifier.worker.conftest import attempts_of, delivery_result, expire_lease, reload
 
 # --- claiming ---------------------------------------------------------------------
 

@@ -12,12 +12,7 @@ from notifier.worker.recorder import Recorder
 from tests.conftest import ON_POSTGRES, postgres_only
 from tests.factories import NotificationFactory
 from tests.locking import answer_after_commit
-from tests.notifier.worker.conftest import (
-    attempts_of,
-    delivery_result,
-    expire_lease,
-    reload,
-)
+from tests.notifier.worker.conftest import attempts_of, delivery_result, expire_lease, reload
 
 # --- compare-and-set against deletes and edits ------------------------------------
 

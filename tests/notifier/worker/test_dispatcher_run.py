@@ -15,12 +15,7 @@ from notifier.extensions import db
 from notifier.notifications.models import Notification
 from tests.dispatch_steps import deliver, dispatch_due
 from tests.factories import NotificationFactory
-from tests.notifier.worker.conftest import (
-    DELIVER,
-    attempts_of,
-    reload,
-    sent_answer,
-)
+from tests.notifier.worker.conftest import DELIVER, attempts_of, reload, sent_answer
 
 
 def _statuses() -> dict[int, str]:
