@@ -22,8 +22,8 @@ without those conditions. An access token and a live key see every row.
 Why a gate rather than a convention: the session check used to be pasted into
 each statement, and a new statement that forgot it let a revoked token through.
 Here a forgotten condition fails at import, a bare statement fails at `run`, and
-tests/notifier/auth/test_ownership.py fails when a notification module executes
-SQL any other way.
+tests/notifier/auth/test_ownership_sources.py fails when a notification module
+executes SQL any other way.
 """
 
 from __future__ import annotations

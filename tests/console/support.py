@@ -1,12 +1,18 @@
-"""Helpers of the console tests: sign in through the form, read a page's CSRF token."""
+"""Helpers of the console tests: sign in through the form, read a page's CSRF token,
+count rows, add a webhook directly."""
 
 from __future__ import annotations
 
 import re
 
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
+from notifier.extensions import db
+from notifier.webhooks.models import Webhook
 from tests.factories import PASSWORD
+
+HOSTILE = '<script>alert("x")</script>'
 
 
 class ConsoleClient(FlaskClient):
@@ -41,3 +47,14 @@ def post_form(client: FlaskClient, path: str, data: dict | None = None, page: st
     """POST a console form with a token taken from `page` (default: the path itself)."""
     token = csrf_token(client, page or path)
     return client.post(path, data={**(data or {}), "csrf_token": token})
+
+
+def row_count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def add_webhook(user_id: int, url: str = "https://hooks.example.com/in") -> Webhook:
+    hook = Webhook(user_id=user_id, url=url, secret="whsec_" + "A" * 44)
+    db.session.add(hook)
+    db.session.commit()
+    return hook

@@ -1,4 +1,5 @@
-"""Fixtures for the delivery service: an app per test, built from a test config."""
+"""Fixtures for the delivery service: an app per test, built from a test config, and the
+providers' fakes (SMTP server, Google for FCM) with apps that send through them."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from config import DeliveryConfig
 from delivery.providers import GATEWAY_EXTENSION
-from tests.delivery.fakes import SmtpServer
+from tests.delivery.fakes.smtp_server import SmtpServer
+from tests.delivery.fcm_support import Google
 from tests.delivery_support import delivery_app as authorised_app
 
 
@@ -140,6 +144,69 @@ def smtp_app(make_app: Callable[..., Flask]) -> Iterator[Callable[..., Flask]]:
 
     def _make(server: SmtpServer, **overrides: Any) -> Flask:
         apps.append(make_app(**server.settings(**overrides)))
+        return apps[-1]
+
+    yield _make
+    for app in apps:
+        app.extensions[GATEWAY_EXTENSION].close()
+
+
+# --- FCM: Google's token endpoint and FCM HTTP v1, faked on 127.0.0.1 ---------------------
+
+
+@pytest.fixture(scope="module")
+def service_account_key() -> rsa.RSAPrivateKey:
+    """The FCM service account's RSA key: signs its token requests, checked by the fake."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def google(service_account_key: rsa.RSAPrivateKey) -> Iterator[Google]:
+    public = service_account_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    fake = Google(public)
+    yield fake
+    fake.http.stop()
+
+
+@pytest.fixture
+def credentials_file(
+    tmp_path: Path, service_account_key: rsa.RSAPrivateKey, google: Google
+) -> Path:
+    """A service-account file whose token_uri is the local fake (as google-auth reads it)."""
+    pem = service_account_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    path = tmp_path / "service-account.json"
+    account = {
+        "type": "service_account",
+        "project_id": "demo-project",
+        "private_key_id": "key-1",
+        "private_key": pem,
+        "client_email": "fcm-sender@demo-project.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": f"{google.http.url}/token",
+    }
+    path.write_text(json.dumps(account))
+    return path
+
+
+@pytest.fixture
+def fcm_app(make_app, google: Google, credentials_file: Path) -> Iterator[Callable[..., Flask]]:
+    apps: list[Flask] = []
+
+    def _make(**overrides: Any) -> Flask:
+        settings = {
+            "PUSH_PROVIDER": "fcm",
+            "FCM_PROJECT_ID": "demo-project",
+            "FCM_CREDENTIALS_FILE": str(credentials_file),
+            "FCM_API_BASE": google.http.url,
+            "FCM_TIMEOUT_S": "0.5",
+        }
+        apps.append(make_app(**{**settings, **overrides}))
         return apps[-1]
 
     yield _make

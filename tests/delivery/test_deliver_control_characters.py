@@ -16,7 +16,7 @@ from flask import Flask
 from delivery.providers import GATEWAY_EXTENSION
 from delivery.providers.base import Delivery
 from delivery.providers.smtp import SmtpProvider
-from tests.delivery.fakes import SmtpServer
+from tests.delivery.fakes.smtp_server import SmtpServer
 
 # The characters that got through the CR/LF check, then line breaks and tabs, then
 # both ends of C0 and C1.

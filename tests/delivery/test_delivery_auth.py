@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from delivery.auth import DeliveryAuthSettingsError
 from delivery.providers import GATEWAY_EXTENSION
-from tests.delivery.fakes import SmtpServer
+from tests.delivery.fakes.smtp_server import SmtpServer
 from tests.delivery_support import DELIVERY_AUTH, DELIVERY_TOKEN, DELIVERY_TOKEN_ENV
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ import pytest
 
 from delivery.providers.base import Delivery
 from delivery.providers.smtp import SmtpProvider
-from tests.delivery.fakes import PASSWORD, SmtpServer, free_port
+from tests.delivery.fakes import free_port
+from tests.delivery.fakes.smtp_server import PASSWORD, SmtpServer
 
 EMAIL = {"channel": "email", "title": "Your order", "content": "It has shipped."}
 

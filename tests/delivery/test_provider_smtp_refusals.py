@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.delivery.fakes import SmtpServer
+from tests.delivery.fakes.smtp_server import SmtpServer
 
 URL = "https://notify.example.com/unsubscribe/eyJ1IjoxfQ.abc-DEF_123"
 

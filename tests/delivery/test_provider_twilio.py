@@ -12,7 +12,8 @@ from flask import Flask
 
 from delivery.providers import GATEWAY_EXTENSION
 from delivery.providers.base import ProviderSettingsError
-from tests.delivery.fakes import HttpFake, RawFake, Seen, free_port
+from tests.delivery.fakes import free_port
+from tests.delivery.fakes.http_servers import HttpFake, RawFake, Seen
 
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "twilio-test-auth-token"

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.delivery.fakes import SmtpServer, free_port
+from tests.delivery.fakes import free_port
+from tests.delivery.fakes.smtp_server import SmtpServer
 from tests.delivery.test_redis_store import redis_or_skip
 from tests.delivery_support import DELIVERY_AUTH, DELIVERY_TOKEN_ENV
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.delivery.fakes import SmtpServer
+from tests.delivery.fakes.smtp_server import SmtpServer
 
 ATTACK = {"target": "attacker@example.net", "scheduled_at": None}
 

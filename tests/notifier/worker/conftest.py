@@ -14,6 +14,7 @@ from sqlalchemy import update
 from notifier.database import utcnow
 from notifier.extensions import db
 from notifier.notifications.models import DeliveryAttempt, Notification
+from notifier.worker.client import DeliveryResult
 from notifier.worker.policy import Settings
 from notifier.worker.runner import Dispatcher
 
@@ -72,6 +73,13 @@ def sent_answer(provider_id: str = "prov-1") -> dict:
         "sent_at": utcnow().isoformat(),
         "details": {},
     }
+
+
+def delivery_result(outcome: str = "sent", **fields) -> DeliveryResult:
+    """A result as a sender hands it to the queue; a "sent" one has a status and a provider id."""
+    now = utcnow()
+    defaults = {"http_status": 200, "provider_message_id": "p-1"} if outcome == "sent" else {}
+    return DeliveryResult(outcome, now, now, 5, **(defaults | fields))
 
 
 def error_answer(code: int, status: str, message: str) -> dict:
