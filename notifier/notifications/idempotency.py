@@ -33,19 +33,23 @@ def request_hash(data: dict) -> str:
     digest differs, so that a test key reusing a live request's key gets a 422,
     not the live notification's stored body (to a test key it does not exist).
     """
-    canonical = {
-        key: (value.isoformat() if isinstance(value, datetime) else value)
-        for key, value in data.items()
-    }
+    canonical = data
     if current_principal().sandbox:
         # Not a body field name (the schema refuses unknown fields): no collision.
         canonical = {"": "sandbox", **canonical}
     # surrogatepass: a lone surrogate in a value no field reads (an unused
     # personalisation key) must not make the digest fail.
-    encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode(
+    encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False, default=_isoformat).encode(
         "utf-8", "surrogatepass"
     )
     return hashlib.sha256(encoded).hexdigest()
+
+
+def _isoformat(value: object) -> str:
+    """A loaded timestamp (`scheduled_at`, at any depth: a batch nests its body) as text."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} has no place in a request digest")
 
 
 _STORED = owned(

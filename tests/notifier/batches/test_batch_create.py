@@ -234,6 +234,23 @@ def test_the_idempotency_key_replays_the_first_batch(api, template):
     assert notification_count() == 2
 
 
+def test_a_scheduled_batch_with_an_idempotency_key_is_created_once(api, template):
+    headers = {"Idempotency-Key": "batch-later"}
+    body = {
+        "template_id": template["id"],
+        "csv": "target,name,code\nuser0@example.com,Ann,42\n",
+        "scheduled_at": "2099-01-01T09:00:00+02:00",
+    }
+    first = api.post("/batches", 201, headers=headers, json=body)
+    again = api.post("/batches", 201, headers=headers, json=body)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert first.get_json()["scheduled_at"].startswith("2099-01-01T07:00:00")
+    later = {**body, "scheduled_at": "2099-01-02T09:00:00+02:00"}
+    api.post("/batches", 422, headers=headers, json=later)
+    assert notification_count() == 1
+
+
 def test_a_refused_batch_does_not_use_its_idempotency_key(api, template):
     headers = {"Idempotency-Key": "batch-2"}
     bad = {"template_id": template["id"], "recipients": [{"target": "nope"}]}
