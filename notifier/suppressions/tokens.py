@@ -72,6 +72,16 @@ def link(
     return None if link_of is None else link_of(target)
 
 
+def header_link(link: str | None) -> str | None:
+    """The link an email may carry as its List-Unsubscribe header, or None.
+
+    RFC 8058's one-click headers need an https URL (so does the delivery service),
+    so with an http `PUBLIC_BASE_URL` (a development stack) the email goes without
+    them; the notification's `unsubscribe_url` and the template placeholder keep it.
+    """
+    return link if link and link.startswith("https://") else None
+
+
 def current_link(
     user_id: int, channel: str, target: str, wanted: bool, sandbox: bool = False
 ) -> str | None:

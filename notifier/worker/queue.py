@@ -121,7 +121,8 @@ class DeliveryQueue:
             "PUBLIC_BASE_URL": self.settings.public_base_url,
             "SECRET_KEY": self.settings.unsubscribe_secret,
         }
-        return tokens.link(config, row.user_id, row.channel, row.target, True, row.sandbox)
+        link = tokens.link(config, row.user_id, row.channel, row.target, True, row.sandbox)
+        return tokens.header_link(link)
 
     def record(self, claim: Claim, result: DeliveryResult, now: datetime | None = None) -> bool:
         """Write one attempt's result; False when it was dropped (see `record_many`)."""

@@ -183,11 +183,10 @@ def receiver() -> Iterator[Receiver]:
     server.stop()
 
 
-def test_the_dispatcher_sends_list_unsubscribe_to_the_delivery_service(app, api, receiver):
+def _deliver_bodies(app, receiver: Receiver) -> dict[int, dict]:
+    """Run one dispatch round against `receiver`: the `/deliver` bodies by notification."""
     from notifier.worker.policy import Settings
 
-    with_link = api.create(201, unsubscribe=True).get_json()
-    without = api.create(201, target="b@example.com").get_json()
     receiver.default = Reply(
         200,
         {"Content-Type": "application/json"},
@@ -202,13 +201,32 @@ def test_the_dispatcher_sends_list_unsubscribe_to_the_delivery_service(app, api,
     finally:
         dispatcher.client.close()
         dispatcher.waiter.close()
-
-    bodies = {
+    return {
         body["notification_id"]: body
         for body in (json.loads(r.body) for r in receiver.received("/deliver"))
     }
+
+
+def test_the_dispatcher_sends_list_unsubscribe_to_the_delivery_service(app, api, receiver):
+    with_link = api.create(201, unsubscribe=True).get_json()
+    without = api.create(201, target="b@example.com").get_json()
+
+    bodies = _deliver_bodies(app, receiver)
+
     assert bodies[with_link["id"]]["list_unsubscribe"] == with_link["unsubscribe_url"]
     assert "list_unsubscribe" not in bodies[without["id"]]
+
+
+def test_an_http_link_is_not_sent_as_a_header_so_the_email_still_goes(app, api, receiver):
+    # RFC 8058 (and the delivery service) want https; a development stack's base is http.
+    app.config["PUBLIC_BASE_URL"] = "http://localhost:8000"
+    created = api.create(201, unsubscribe=True).get_json()
+    assert created["unsubscribe_url"].startswith("http://localhost:8000/unsubscribe/")
+
+    bodies = _deliver_bodies(app, receiver)
+
+    assert "list_unsubscribe" not in bodies[created["id"]]
+    assert api.get(f"/notifications/{created['id']}").get_json()["status"] == "sent"
 
 
 def test_a_sandbox_notifications_link_suppresses_nothing(make_key, client, user):
