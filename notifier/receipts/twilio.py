@@ -22,11 +22,15 @@ from urllib.parse import parse_qsl
 
 from werkzeug.exceptions import BadRequest, Forbidden, UnsupportedMediaType
 
+from notifier.web import http_error
+
 FORM = "application/x-www-form-urlencoded"
 MAX_FIELDS = 100
-MESSAGE_SID = re.compile(r"[A-Za-z0-9]{2,64}")
+# Twilio's SIDs (SM + 32 hex digits) and the simulator's ids (sim-<uuid>), which stand in
+# for them wherever no Twilio account is configured.
+MESSAGE_SID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 ERROR_CODE = re.compile(r"[0-9]{1,10}")
-STATUS = re.compile(r"[a-z_]{1,32}")
+STATUS = re.compile(r"[A-Za-z_-]{1,32}")
 
 
 def signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
@@ -39,7 +43,7 @@ def signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
 def parse_form(content_type: str | None, body: bytes) -> dict[str, str]:
     """The callback's parameters; 415 for another media type, 400 for a malformed body."""
     if (content_type or "").split(";")[0].strip().lower() != FORM:
-        raise UnsupportedMediaType(f"A Twilio callback is {FORM}.")
+        raise http_error(UnsupportedMediaType, f"A Twilio callback is {FORM}.")
     try:
         text = body.decode("utf-8")
         pairs = parse_qsl(
@@ -51,10 +55,10 @@ def parse_form(content_type: str | None, body: bytes) -> dict[str, str]:
             max_num_fields=MAX_FIELDS,
         )
     except (UnicodeDecodeError, ValueError):
-        raise BadRequest("The callback body is not a valid UTF-8 form.") from None
+        raise http_error(BadRequest, "The callback body is not a valid UTF-8 form.") from None
     params = dict(pairs)
     if len(params) != len(pairs):
-        raise BadRequest("A callback parameter is repeated.")
+        raise http_error(BadRequest, "A callback parameter is repeated.")
     return params
 
 
@@ -66,7 +70,7 @@ def check_signature(auth_token: str, url: str, params: Mapping[str, str], given:
     except UnicodeEncodeError:
         received = b""
     if not given or not hmac.compare_digest(expected, received):
-        raise Forbidden("The X-Twilio-Signature header is missing or wrong.")
+        raise http_error(Forbidden, "The X-Twilio-Signature header is missing or wrong.")
 
 
 def message_fields(params: Mapping[str, str]) -> tuple[str, str, str | None]:
@@ -75,9 +79,9 @@ def message_fields(params: Mapping[str, str]) -> tuple[str, str, str | None]:
     status = params.get("MessageStatus") or params.get("SmsStatus") or ""
     error_code = params.get("ErrorCode") or None
     if not MESSAGE_SID.fullmatch(sid):
-        raise BadRequest("MessageSid is missing or not a Twilio message id.")
+        raise http_error(BadRequest, "MessageSid is missing or not a message id.")
     if not STATUS.fullmatch(status):
-        raise BadRequest("MessageStatus is missing or malformed.")
+        raise http_error(BadRequest, "MessageStatus is missing or malformed.")
     if error_code is not None and not ERROR_CODE.fullmatch(error_code):
-        raise BadRequest("ErrorCode is not a number.")
+        raise http_error(BadRequest, "ErrorCode is not a number.")
     return sid, status, error_code

@@ -31,6 +31,18 @@ def test_a_signed_delivered_callback_delivers_the_sms(client, user, api):
     assert events_of(nid) == ["notification.delivered"]
 
 
+def test_a_callback_naming_the_simulators_id_delivers_the_sms(client, user):
+    # Without a Twilio account the simulator sends the SMS: its ids name them in receipts.
+    from delivery.providers.base import new_message_id
+
+    sid = new_message_id("sim")
+    nid = sms(user.id, sid=sid)
+
+    assert callback(client, params("delivered", sid=sid)).status_code == 204
+
+    assert row(nid).status == "delivered"
+
+
 @pytest.mark.parametrize("status", ["undelivered", "failed"])
 def test_a_signed_failed_callback_fails_the_sms_naming_the_error_code(client, user, status):
     nid = sms(user.id)
@@ -54,7 +66,7 @@ def test_a_permanent_twilio_error_suppresses_the_number(client, user, code):
     assert entry.notification_id == nid
 
 
-@pytest.mark.parametrize("status", ["queued", "sending", "sent", "read", "accepted"])
+@pytest.mark.parametrize("status", ["queued", "sending", "sent", "read", "accepted", "Delivered"])
 def test_other_statuses_change_nothing(client, user, status):
     nid = sms(user.id)
 

@@ -105,6 +105,17 @@ def test_a_body_that_is_not_a_form_is_415(client, user):
     response = _signed_raw(client, b'{"MessageSid": "SM1"}', content_type="application/json")
 
     assert response.status_code == 415
+    assert response.get_json()["message"] == (
+        "A Twilio callback is application/x-www-form-urlencoded."
+    )
+
+
+def test_a_malformed_callback_is_told_what_is_wrong(client, user):
+    repeated = _signed_raw(client, b"MessageSid=SM1&MessageSid=SM2&MessageStatus=delivered")
+    no_sid = callback(client, {"MessageStatus": "delivered"})
+
+    assert repeated.get_json()["message"] == "A callback parameter is repeated."
+    assert no_sid.get_json()["message"] == "MessageSid is missing or not a message id."
 
 
 @pytest.mark.parametrize(
