@@ -41,7 +41,7 @@ def check_message(channel: str, target: str, title: str | None, content: str) ->
     if channel == EMAIL:
         return _check_email(target, title, content)
     if channel == SMS:
-        return _check_sms(target, content)
+        return _check_sms(target, title, content)
     if channel == PUSH:
         return _check_push(target, title, content)
     raise ChannelError("channel", "The channel must be one of: email, sms, push.")
@@ -69,7 +69,7 @@ def _check_email(target: str, title: str | None, content: str) -> CheckedMessage
     return CheckedMessage(address, {"bytes": body_bytes})
 
 
-def _check_sms(target: str, content: str) -> CheckedMessage:
+def _check_sms(target: str, title: str | None, content: str) -> CheckedMessage:
     number = normalize_phone(target)
     if number != target:
         # A provider takes E.164 only; the API stores numbers that way, so this is a caller bug.
@@ -78,8 +78,9 @@ def _check_sms(target: str, content: str) -> CheckedMessage:
             "The phone number must be in E.164 form, with no spaces or punctuation "
             "(such as +14155552671).",
         )
-    # The SMS is the content alone; the title is not sent.
-    check_content(SMS, "", content)
+    # The SMS is the content alone; the title is not sent, but it is held to the same
+    # characters as every title (the API refuses it on every channel too).
+    check_content(SMS, title or "", content)
     encoding, segments = sms_segments(content)
     return CheckedMessage(number, {"encoding": encoding, "segments": segments})
 

@@ -81,12 +81,14 @@ class DeliveryRequestSchema(BaseSchema):
         validate=validate.Length(min=1),
         metadata={"description": "Email address, E.164 phone number or device token."},
     )
-    title = Text(
+    # Title and content are type-checked here; what they may hold is a channel rule
+    # (`delivery.rules`), whose 422 says `rejected: "message"`.
+    title = fields.String(
         load_default=None,
         allow_none=True,
         metadata={"description": "Email subject (none when empty); push title; unused by sms."},
     )
-    content = Text(required=True, multiline=True, validate=validate.Length(min=1))
+    content = fields.String(required=True, validate=validate.Length(min=1))
     sandbox = StrictBoolean(
         load_default=False,
         metadata={"description": "Answered by the simulator, whatever provider is configured."},

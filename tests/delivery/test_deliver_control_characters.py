@@ -1,7 +1,8 @@
 """Control characters at the delivery service: a title holds none (line breaks and tabs
-included), content none but line breaks and tabs: a permanent 422 naming the field,
-and nothing reaches the mail server. Should the email library still refuse a header
-value, the answer is a 422 too: never a retryable 503, never a traceback in the logs."""
+included), content none but line breaks and tabs: a permanent 422 naming the field, with
+`rejected: "message"`, and nothing reaches the mail server. Should the email library still
+refuse a header value, the answer is a 422 too: never a retryable 503, never a traceback in
+the logs."""
 
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ def _email(**changes: Any) -> dict[str, Any]:
 def _refused_for(response, assert_error, field: str) -> None:
     body = assert_error(response, 422)
     assert list(body["errors"]["json"]) == [field]
+    # What a text may hold is a channel rule, not a schema error: the message is at fault.
+    assert body["rejected"] == "message"
     assert "Retry-After" not in response.headers
 
 
