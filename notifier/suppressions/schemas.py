@@ -29,7 +29,10 @@ class SuppressionQuerySchema(QuerySchema):
     target = Text(
         trim=True,
         validate=validate.Length(min=1, max=4096),
-        metadata={"description": "Only this target (give its channel too)"},
+        metadata={
+            "description": "Only this target, normalised like a notification's; without "
+            "channel, on every channel that takes it"
+        },
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 
 from notifier import channels
 from notifier.auth.principal import ensure_valid
@@ -50,6 +50,29 @@ def create(user_id: int, data: dict) -> tuple[dict[str, Any], bool]:
         return add(connection, user_id, data["channel"], target, data.get("reason", Reason.MANUAL))
 
 
+def _target_condition(channel: str | None, target: str):
+    """Entries for `target` on `channel`, or, without a channel, on every channel that
+    takes it as a target (an address, a number or a device token); 422 when none does."""
+    if channel is not None:
+        return _s.target_hash == key_columns(channel, normalised(channel, target))["target_hash"]
+    keys = []
+    for each in channels.CHANNELS:
+        try:
+            keys.append((each, channels.normalize_target(each, target)))
+        except channels.ChannelError:
+            continue
+    if not keys:
+        raise unprocessable(
+            "target", "Not an email address, a phone number or a device token.", "query"
+        )
+    return or_(
+        *(
+            and_(_s.channel == each, _s.target_hash == key_columns(each, key)["target_hash"])
+            for each, key in keys
+        )
+    )
+
+
 def list_page(
     user_id: int, filters: dict, page: int, page_size: int
 ) -> tuple[list[dict[str, Any]], int]:
@@ -58,11 +81,7 @@ def list_page(
     if "channel" in filters:
         conditions.append(_s.channel == filters["channel"])
     if "target" in filters:
-        channel = filters.get("channel")
-        if channel is None:
-            raise unprocessable("channel", "Give the channel with a target.", "query")
-        target = normalised(channel, filters["target"])
-        conditions.append(_s.target_hash == key_columns(channel, target)["target_hash"])
+        conditions.append(_target_condition(filters.get("channel"), filters["target"]))
     with autocommit() as connection:
         total = connection.scalar(select(func.count()).select_from(suppressions).where(*conditions))
         rows = connection.execute(

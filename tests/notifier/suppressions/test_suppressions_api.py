@@ -73,8 +73,24 @@ def test_the_list_is_newest_first_with_totals_and_filters(api):
     assert [entry["channel"] for entry in page] == ["email"]
 
 
-def test_a_target_filter_without_its_channel_is_422(api):
-    api.get("/suppressions?target=a@example.com", 422)
+def test_a_target_filter_without_a_channel_finds_it_on_the_channel_that_takes_it(api):
+    api.post("/suppressions", 201, json={"channel": "email", "target": "a@example.com"})
+    api.post("/suppressions", 201, json={"channel": "sms", "target": "+14155550100"})
+    api.post("/suppressions", 201, json={"channel": "push", "target": PUSH_TOKEN})
+
+    by_address = api.get("/suppressions?target=A@Example.com").get_json()
+    by_number = api.get("/suppressions?target=%2B1%20415%20555%200100").get_json()
+    by_token = api.get(f"/suppressions?target={PUSH_TOKEN}").get_json()
+
+    assert [(e["channel"], e["target"]) for e in by_address] == [("email", "a@example.com")]
+    assert [(e["channel"], e["target"]) for e in by_number] == [("sms", "+14155550100")]
+    assert [(e["channel"], e["target"]) for e in by_token] == [("push", PUSH_TOKEN)]
+    assert api.get("/suppressions?target=b@example.com").get_json() == []
+
+
+def test_a_target_no_channel_takes_is_422_naming_it(api):
+    body = api.get("/suppressions?target=not%20a%20target", 422).get_json()
+    assert list(body["errors"]["query"]) == ["target"]
 
 
 def test_a_page_past_any_sane_end_is_422(api):
