@@ -134,7 +134,12 @@ class DeliveryQueue:
                     update(deliveries)
                     .where(deliveries.c.id.in_(stopped))
                     .values(
-                        status=DeliveryStatus.FAILED, error=DISABLED_ERROR, lease_expires_at=None
+                        status=DeliveryStatus.FAILED,
+                        error=DISABLED_ERROR,
+                        lease_expires_at=None,
+                        # Not tried: the claim's count and lease deadline are taken back.
+                        attempts=deliveries.c.attempts - 1,
+                        next_attempt_at=now,
                     )
                 )
         return [

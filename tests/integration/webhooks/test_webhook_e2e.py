@@ -236,6 +236,17 @@ def test_disabling_or_deleting_stops_pending_deliveries(api, make_sender, receiv
     assert row.status == "failed" and "disabled" in row.error
 
 
+def test_a_test_event_for_a_disabled_webhook_fails_untried(api, make_sender, receiver):
+    hook = make_webhook(api, url=receiver.url()).get_json()
+    api.patch(f"/webhooks/{hook['id']}", 200, json={"enabled": False})
+    api.post(f"/webhooks/{hook['id']}/test", 202)
+    drain(make_sender())
+    (delivery,) = api.get(f"/webhooks/{hook['id']}/deliveries").get_json()
+    assert receiver.received() == []
+    assert (delivery["status"], delivery["attempts"]) == ("failed", 0)
+    assert delivery["next_attempt_at"] <= utcnow().isoformat()
+
+
 def test_a_name_that_resolves_to_loopback_is_not_called_at_send_time(api, make_sender, receiver):
     # Registered while private networks were allowed; the sender's own check refuses it,
     # as it would refuse a public name whose DNS answer changed to 127.0.0.1.
