@@ -16,12 +16,15 @@ multiproc.prepare_multiproc_dir()
 
 bind = os.environ.get("API_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-worker_class = "sync"
+# gunicorn's sync worker, answering the errors of its HTTP parser (414, 431, 400...) in
+# the one error shape instead of HTML. Keep `threads` at 1: above it gunicorn swaps in its
+# threaded worker, which answers those in HTML.
+worker_class = "notifier.gunicorn_workers.SyncWorker"
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
 # A header line of up to 16 KiB reaches the app (gunicorn's default stops at 8 KiB with
-# its own HTML 431): an over-long Authorization value then gets the API's 401 and shape.
+# a 431): an over-long Authorization value then gets the API's 401.
 limit_request_field_size = 16_384
 max_requests = 10_000
 max_requests_jitter = 1_000

@@ -6,7 +6,8 @@ The gevent worker runs each request in a greenlet, so the simulated latency
 (``time.sleep``, patched by gevent) lets the worker serve others meanwhile. Gunicorn
 monkey-patches in each worker before it loads the app; this file runs in the
 master and imports only ``os`` and :mod:`notifier.observability.multiproc` (standard
-library only), so nothing is imported unpatched.
+library only), and the logger and worker classes it names import gunicorn, gevent,
+the standard library and logging only (no Flask), so nothing is imported unpatched.
 
 One worker process by default, deliberately: without ``DELIVERY_IDEMPOTENCY_URL``
 the idempotency store and the ``/stats`` counters live in process memory, so with
@@ -38,7 +39,8 @@ _bind = os.environ.get("DELIVERY_BIND") or "127.0.0.1"
 _has_port = ":" in _bind.rpartition("]")[2] or _bind.startswith("unix:")
 bind = _bind if _has_port else f"{_bind}:{os.environ.get('PORT', '8001')}"
 wsgi_app = "delivery:create_app()"
-worker_class = "gevent"
+# gunicorn's gevent worker, answering the errors of its HTTP parser in the one error shape.
+worker_class = "notifier.gunicorn_gevent.GeventWorker"
 workers = int(os.environ.get("DELIVERY_WORKERS", "1"))
 worker_connections = int(os.environ.get("DELIVERY_WORKER_CONNECTIONS", "1000"))
 timeout = 30
