@@ -59,6 +59,10 @@ def _engine_options(url: str) -> dict:
         "max_overflow": _env_int("DB_MAX_OVERFLOW", 5),
         "pool_recycle": 1800,
         "hide_parameters": True,
+        # libpq waits for ever by default: a server (or a proxy in front of it) that
+        # accepts and never answers would hold a worker until gunicorn kills it, and
+        # /ready would never say 503.
+        "connect_args": {"connect_timeout": _env_int("DB_CONNECT_TIMEOUT_S", 5)},
     }
 
 
