@@ -133,7 +133,7 @@ def classify(response: requests.Response) -> dict[str, Any]:
         return {
             "outcome": Outcome.UNAVAILABLE,
             "error": f"The delivery service refused the dispatcher's credentials (HTTP {status}); "
-            "check DELIVERY_API_TOKEN. The message will go once it is fixed.",
+            "check DELIVERY_API_TOKEN.",
             "retry_after_s": parse_retry_after(response.headers.get("Retry-After")),
         }
     if 400 <= status < 500 and status not in RETRYABLE_4XX:
