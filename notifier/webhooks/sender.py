@@ -52,12 +52,13 @@ def describe(error: BaseException, timeout_s: float) -> str:
     """A sentence for the delivery log about a try that got no answer."""
     if isinstance(error, ssrf.AddressRefused):
         return f"Not called: {error}"
+    # urllib3 2 makes a refused connection a kind of connect timeout: tell it apart first.
+    if isinstance(error, urllib3.exceptions.NewConnectionError):
+        return "Could not connect to the receiver."
     if isinstance(error, urllib3.exceptions.TimeoutError):
         return f"No answer within {timeout_s:g} s."
     if isinstance(error, urllib3.exceptions.SSLError):
         return _short(f"TLS error: {error}")
-    if isinstance(error, urllib3.exceptions.NewConnectionError):
-        return "Could not connect to the receiver."
     if isinstance(error, urllib3.exceptions.ProtocolError):
         return "The receiver closed the connection or did not answer in HTTP."
     if isinstance(error, urllib3.exceptions.HTTPError):

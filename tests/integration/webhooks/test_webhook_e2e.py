@@ -202,6 +202,7 @@ def test_a_receiver_down_for_a_while_gets_every_event_once_up(api, make_sender):
     sender = make_sender(max_attempts=20, backoff_base_s=0.1, backoff_max_s=0.5)
     sender.start()
     wait_for(lambda: all(d.attempts >= 2 for d in _deliveries()), timeout=20, what="retries")
+    assert {d.error for d in _deliveries()} == {"Could not connect to the receiver."}
     time.sleep(2)
     revived = Receiver(port)
     try:
