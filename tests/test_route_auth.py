@@ -89,3 +89,16 @@ def test_every_console_route_redirects_to_sign_in_without_a_session(app, client)
 def test_the_console_allowlist_only_names_routes_that_exist(app):
     existing = {(method, rule.rule) for method, rule in _routes(app)}
     assert existing >= CONSOLE_PUBLIC
+
+
+def test_the_openapi_document_marks_exactly_the_public_routes_as_public(app, client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+    for method, rule in _routes(app):
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        operation = paths.get(path, {}).get(method.lower())
+        if operation is None:  # not in the document (the docs page, the console, statics)
+            continue
+        public = (method, rule.rule) in PUBLIC
+        assert (operation.get("security") == []) == public, (method, path)
+        if not public:
+            assert "401" in operation["responses"], (method, path)

@@ -96,9 +96,11 @@ def _operation(spec, method, path, operation, shared, auth) -> str:
         lines.append("")
     body = operation.get("requestBody")
     if body:
-        schema = body["content"]["application/json"]["schema"]
+        media_type, content = next(iter(body["content"].items()))
+        schema = content["schema"]
         name = _ref_name(schema)
-        lines.append(f"**Request body** (JSON{f', {_schema_link(name)}' if name else ''})\n")
+        kind = "JSON" if media_type == "application/json" else f"`{media_type}`"
+        lines.append(f"**Request body** ({kind}{f', {_schema_link(name)}' if name else ''})\n")
         lines.append(_fields(spec, _resolve(spec, schema), request=True) + "\n")
     lines.append("**Responses**\n")
     lines.append("| status | meaning | body |\n|---|---|---|")

@@ -27,6 +27,7 @@ class Receipts(MethodView):
     @auth_required(checked_in_statement=True, scope=WRITE)
     @blp.arguments(ReceiptSchema())
     @blp.response(200, NotificationSchema)
+    @blp.alt_response(404, description="None of your notifications has this provider_message_id")
     def post(self, data):
         """Report a delivery receipt for one of your sent notifications
 
@@ -38,11 +39,37 @@ class Receipts(MethodView):
         return service.record_receipt(data)
 
 
+# Twilio's callback is a form, read and signature-checked by `twilio` (not by a schema).
+TWILIO_FORM = {
+    "required": True,
+    "content": {
+        twilio.FORM: {
+            "schema": {
+                "type": "object",
+                "required": ["MessageSid", "MessageStatus"],
+                "properties": {
+                    "MessageSid": {"type": "string", "pattern": twilio.MESSAGE_SID.pattern},
+                    "MessageStatus": {"type": "string"},
+                    "ErrorCode": {"type": "string", "pattern": twilio.ERROR_CODE.pattern},
+                },
+                "additionalProperties": {"type": "string"},
+            }
+        }
+    },
+}
+
+
 @blp.route("/twilio")
 class TwilioReceipts(MethodView):
+    @blp.doc(security=[], requestBody=TWILIO_FORM)
     @blp.response(204)
+    @blp.alt_response(
+        400, description="The form, MessageSid, MessageStatus or ErrorCode is malformed"
+    )
     @blp.alt_response(403, description="The X-Twilio-Signature header is missing or wrong")
     @blp.alt_response(404, description="TWILIO_AUTH_TOKEN is not set on the API")
+    @blp.alt_response(413, description="The body is larger than the API accepts")
+    @blp.alt_response(415, description="The body is not application/x-www-form-urlencoded")
     def post(self):
         """Twilio's status callback (form-encoded, signed with X-Twilio-Signature)
 

@@ -52,6 +52,7 @@ PAGE = """<!doctype html>
 
 @blp.route("/<string:token>")
 class Unsubscribe(MethodView):
+    @blp.doc(security=[])
     @blp.response(200, content_type="text/html", description="A page with a button that POSTs")
     @blp.alt_response(404, description="The link does not verify")
     def get(self, token):
@@ -60,6 +61,7 @@ class Unsubscribe(MethodView):
         html = PAGE.format(target=escape(target), action=escape(f"/unsubscribe/{token}"))
         return Response(html, 200, mimetype="text/html")
 
+    @blp.doc(security=[])
     @blp.response(200, description='{"status": "unsubscribed"}')
     @blp.alt_response(404, description="The link does not verify")
     def post(self, token):
