@@ -44,11 +44,12 @@ RUN pip install -r requirements-dev.txt
 FROM base AS test
 # chromium and chromium-driver for the browser tests (docs, console), shellcheck for
 # scripts/check_configs.sh, curl for the getting-started walk (its shell blocks run as written),
-# redis-server for the rate-limit storage test (it starts a throwaway server of its own).
+# redis-server for the rate-limit storage test (it starts a throwaway server of its own),
+# nginx for the proxy's config check and its access-log test.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        chromium chromium-driver curl redis-server shellcheck \
+        chromium chromium-driver curl nginx redis-server shellcheck \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=builder-dev /opt/venv /opt/venv
 # up_test.sh uses this virtualenv instead of creating .venv; --install-only finds every

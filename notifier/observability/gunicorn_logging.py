@@ -1,5 +1,5 @@
-"""gunicorn's logger class for our processes: JSON lines with `LOG_FORMAT=json`, and
-the request id on access lines.
+"""gunicorn's logger class for our processes: JSON lines with `LOG_FORMAT=json`, the
+request id on access lines, and no unsubscribe token in them.
 
 gunicorn formats its own lines (`Booting worker`, the access log) with its own
 formatters; `logger_class` is its documented way to change that. The access line
@@ -10,6 +10,7 @@ where `request_id.py` left it.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from gunicorn.glogging import Logger as _GunicornLogger
@@ -20,6 +21,11 @@ from notifier.observability.logs import (
     make_formatter,
     request_id_var,
 )
+
+# A one-click unsubscribe link is a bearer capability: its token never reaches a log line
+# (the request line, the path, or the referer of the page's own form).
+_UNSUBSCRIBE_TOKEN = re.compile(r"(/unsubscribe/)[^\s?#\"]+")
+REDACTED = r"\1[token]"
 
 
 class Logger(_GunicornLogger):
@@ -43,3 +49,10 @@ class Logger(_GunicornLogger):
             super().access(resp, req, environ, request_time)
         finally:
             request_id_var.reset(token)
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict:
+        found = super().atoms(resp, req, environ, request_time)
+        return {
+            key: _UNSUBSCRIBE_TOKEN.sub(REDACTED, value) if isinstance(value, str) else value
+            for key, value in found.items()
+        }

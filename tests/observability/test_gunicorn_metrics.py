@@ -1,6 +1,7 @@
 """Under gunicorn with two workers: `/metrics` sums both workers' counts, the
 multiprocess directory is prepared and removed by `gunicorn.conf.py`, and with
-`LOG_FORMAT=json` every line the server writes is one JSON object."""
+`LOG_FORMAT=json` every line the server writes is one JSON object, with no unsubscribe
+token in it."""
 
 from __future__ import annotations
 
@@ -81,3 +82,21 @@ def test_every_line_is_json_and_access_lines_carry_the_request_id(served):
     assert any(record["message"].startswith("Booting worker") for record in records)
     access = [record for record in records if record.get("request_id") == "live-json-1"]
     assert [record["logger"] for record in access] == ["gunicorn.access"]
+
+
+def test_access_lines_never_hold_an_unsubscribe_token(served):
+    base_url, workdir, _ = served
+    secret = "WzEsImVtYWlsIiwiYUBleGFtcGxlLmNvbSIsZmFsc2Vd.sEcReTsIgNaTuRe"
+    page = f"{base_url}/unsubscribe/{secret}"
+    requests.get(f"{page}?from=mail", headers={"X-Request-ID": "live-unsub-1"}, timeout=10)
+    requests.post(page, headers={"Referer": page, "X-Request-ID": "live-unsub-2"}, timeout=10)
+    log = Path(workdir / "gunicorn.log")
+    for _ in range(50):
+        text = log.read_text()
+        if "live-unsub-2" in text:
+            break
+        time.sleep(0.1)
+    lines = [line for line in text.splitlines() if "live-unsub-" in line]
+    assert len(lines) == 2
+    assert secret not in text
+    assert "/unsubscribe/[token]?from=mail" in lines[0]
