@@ -20,16 +20,20 @@ other 4xx (400, 404...)  ``rejected``    `failed`: our request is wrong, and sen
 1xx/3xx (unexpected)     ``unavailable`` retry (redirects are not followed)
 timeout, refused, reset  ``unavailable`` retry, `http_status` is null
 ======================== =============== ==========================================
+
+`classify` reads an `Answer`: the status, reason, headers and body the client received,
+whatever HTTP library received them.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-
-import requests
 
 from notifier.database import utcnow
 from notifier.notifications.lifecycle import Outcome
@@ -49,6 +53,16 @@ REJECTED_TARGET = "target"
 REJECTED_KINDS = frozenset({REJECTED_TARGET, "message"})
 
 
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer as received: `headers` looks names up case-insensitively."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
 def _printable(text: str) -> str:
     """Without control characters: PostgreSQL text cannot hold NUL, logs should not hold ESC."""
     return "".join(char if char.isprintable() else " " for char in text)
@@ -60,17 +74,18 @@ def shorten(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _json_object(response: requests.Response) -> dict[str, Any] | None:
+def _json_object(answer: Answer) -> dict[str, Any] | None:
+    """The body as a JSON object (UTF-8, -16 or -32, as `json.loads` detects), or None."""
     try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(answer.body)
+    except (ValueError, RecursionError):  # not JSON (or not text), or nested past the stack
         return None
     return body if isinstance(body, dict) else None
 
 
-def _message(response: requests.Response) -> str | None:
+def _message(answer: Answer) -> str | None:
     """The error shape's `message`, if the body has one."""
-    body = _json_object(response)
+    body = _json_object(answer)
     message = body.get("message") if body else None
     if isinstance(message, str) and message.strip():
         return shorten(message)
@@ -97,11 +112,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, seconds)
 
 
-def classify(response: requests.Response) -> dict[str, Any]:
+def classify(answer: Answer) -> dict[str, Any]:
     """Outcome and details of an HTTP answer, by status (see the module docstring)."""
-    status = response.status_code
+    status = answer.status
     if status == 200:
-        body = _json_object(response)
+        body = _json_object(answer)
         provider_id = body.get("provider_message_id") if body else None
         if (
             isinstance(provider_id, str)
@@ -116,12 +131,12 @@ def classify(response: requests.Response) -> dict[str, Any]:
             "retrying with the same idempotency key.",
         }
     if status == 422:
-        body = _json_object(response)
+        body = _json_object(answer)
         # The 422 names what was refused in a member spelled like the outcome.
         kind = body.get(Outcome.REJECTED.value) if body else None
         return {
             "outcome": Outcome.REJECTED,
-            "error": _message(response) or "The provider rejected the notification.",
+            "error": _message(answer) or "The provider rejected the notification.",
             "rejected_kind": kind if isinstance(kind, str) and kind in REJECTED_KINDS else None,
         }
     if status in REFUSED_CREDENTIALS:
@@ -134,17 +149,17 @@ def classify(response: requests.Response) -> dict[str, Any]:
             "outcome": Outcome.UNAVAILABLE,
             "error": f"The delivery service refused the dispatcher's credentials (HTTP {status}); "
             "check DELIVERY_API_TOKEN.",
-            "retry_after_s": parse_retry_after(response.headers.get("Retry-After")),
+            "retry_after_s": parse_retry_after(answer.headers.get("Retry-After")),
         }
     if 400 <= status < 500 and status not in RETRYABLE_4XX:
-        detail = _message(response) or response.reason or "no reason given"
+        detail = _message(answer) or answer.reason or "no reason given"
         return {
             "outcome": Outcome.REJECTED,
             "error": shorten(f"The delivery service refused the request (HTTP {status}): {detail}"),
         }
-    detail = _message(response) or response.reason or "no reason given"
+    detail = _message(answer) or answer.reason or "no reason given"
     return {
         "outcome": Outcome.UNAVAILABLE,
         "error": shorten(f"The delivery service is unavailable (HTTP {status}): {detail}"),
-        "retry_after_s": parse_retry_after(response.headers.get("Retry-After")),
+        "retry_after_s": parse_retry_after(answer.headers.get("Retry-After")),
     }

@@ -1,10 +1,15 @@
-"""The delivery service's HTTP client: one pooled session and a timeout.
+"""The delivery service's HTTP client: one connection pool and a timeout.
 
 `DeliveryClient.deliver()` never raises for anything the network or the delivery
 service can do: every answer (and every failure to get one) becomes a
 `DeliveryResult` whose `outcome` is one of the attempt outcomes.
 
 How an answer is classified (the table of outcomes) is in `answers`.
+
+Built on urllib3's public pool rather than `requests`: the dispatcher sends one kind of
+request to one host, so `requests`' per-request layer (merging settings, hooks, the
+cookie jar, building a `Response`) bought it nothing and cost a measurable share of its
+CPU per delivery (docs/operations/performance.md, "The dispatcher's HTTP client").
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 
 from notifier.database import utcnow
 from notifier.notifications.lifecycle import Outcome
-from notifier.worker.answers import classify, shorten
+from notifier.worker.answers import Answer, classify, shorten
 
 
 @dataclass(frozen=True)
@@ -76,11 +82,11 @@ class DeliveryResult:
 
 
 class DeliveryClient:
-    """Sends `POST {base_url}/deliver` over a pooled, thread-safe `requests.Session`.
+    """Sends `POST {base_url}/deliver` through one urllib3 pool, shared by the sender threads.
 
-    One session is shared by every sender thread: its connection pool (one per
-    host, `pool_size` connections) keeps connections alive between requests, so
-    a steady stream of deliveries does not pay a TCP handshake each time.
+    The pool (thread-safe, `pool_size` connections to the one host) keeps connections
+    alive between requests, so a steady stream of deliveries does not pay a TCP
+    handshake each time.
     """
 
     def __init__(
@@ -88,60 +94,30 @@ class DeliveryClient:
     ) -> None:
         self.url = base_url.rstrip("/") + "/deliver"
         self.timeout_s = timeout_s
-        self.session = requests.Session()
-        # No urllib3 retries: retrying is the dispatcher's job (with backoff and a record
-        # of every attempt). pool_block=False: a burst beyond the pool opens an extra
-        # connection rather than waiting; only pool_size of them are kept afterwards.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers.update({"User-Agent": "notifier-dispatcher"})
-        # Proxy settings from the environment are read once here, not on every request
-        # (requests re-reads them per call when trust_env is on: measurable per delivery).
-        self.session.proxies.update(requests.utils.get_environ_proxies(self.url))
-        self.session.trust_env = False
-        # Every request has the same method, URL and headers: prepare them once and copy
-        # (`Session.post` would merge the session's settings into each request anew).
-        headers = {"Content-Type": "application/json"}
+        self._timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
+        self.http = _pool_manager(self.url, max(1, pool_size))
+        # Every request has the same method, URL and headers.
+        self._headers = {"User-Agent": "notifier-dispatcher", "Content-Type": "application/json"}
         if api_token:
             # The delivery service answers only its dispatcher (DELIVERY_API_TOKEN).
-            headers["Authorization"] = f"Bearer {api_token}"
-        self._template = self.session.prepare_request(
-            requests.Request("POST", self.url, headers=headers)
-        )
+            self._headers["Authorization"] = f"Bearer {api_token}"
 
     def close(self) -> None:
-        self.session.close()
+        self.http.clear()
 
     def deliver(self, request: DeliveryRequest) -> DeliveryResult:
         """Send one request and classify the answer (or the failure to get one)."""
         started_at = utcnow()
         clock = time.monotonic()
         status: int | None = None
+        body = json.dumps(request.payload(), ensure_ascii=False).encode("utf-8")
         try:
-            prepared = self._template.copy()
-            prepared.prepare_body(
-                data=json.dumps(request.payload(), ensure_ascii=False).encode("utf-8"), files=None
-            )
-            response = self.session.send(prepared, timeout=self.timeout_s, allow_redirects=False)
-            status = response.status_code
-            fields = classify(response)
-        except requests.Timeout:
-            fields = {
-                "outcome": Outcome.UNAVAILABLE,
-                "error": f"No answer from the delivery service within {self.timeout_s:g} s.",
-            }
-        except requests.ConnectionError as error:
-            fields = {
-                "outcome": Outcome.UNAVAILABLE,
-                "error": shorten(f"Could not reach the delivery service: {_reason(error)}"),
-            }
-        except requests.RequestException as error:
-            # Garbage on the wire, a connection closed mid-answer, a bad chunked body...
-            fields = {
-                "outcome": Outcome.UNAVAILABLE,
-                "error": shorten(f"Bad answer from the delivery service: {_reason(error)}"),
-            }
+            answer = self._exchange(body)
+        except _NoAnswer as failure:
+            fields = failure.fields
+        else:
+            status = answer.status
+            fields = classify(answer)
         finished_at = utcnow()
         duration_ms = max(0, round((time.monotonic() - clock) * 1000))
         return DeliveryResult(
@@ -152,9 +128,96 @@ class DeliveryClient:
             **fields,
         )
 
+    def _exchange(self, body: bytes) -> Answer:
+        """One POST and its whole answer; raises `_NoAnswer` with the attempt's fields."""
+        try:
+            # No urllib3 retries: retrying is the dispatcher's job (with backoff and a record
+            # of every attempt). Redirects are not followed: a 3xx is answered "later".
+            response = self.http.urlopen(
+                "POST",
+                self.url,
+                body=body,
+                headers=self._headers,
+                timeout=self._timeout,
+                retries=False,
+                redirect=False,
+                preload_content=False,
+            )
+        except urllib3.exceptions.TimeoutError as error:
+            # urllib3 counts a refused connection as a connect timeout (NewConnectionError).
+            if isinstance(error, urllib3.exceptions.NewConnectionError):
+                raise _NoAnswer(_unreachable(error)) from None
+            raise _NoAnswer(self._timed_out()) from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            # Reset, closed before an answer, garbage instead of a status line.
+            raise _NoAnswer(_unreachable(error)) from None
+        try:
+            data = response.read()
+        except urllib3.exceptions.TimeoutError:
+            raise _NoAnswer(self._timed_out()) from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            # A connection closed mid-answer, a bad chunked body, a body that will not decode.
+            text = f"Bad answer from the delivery service: {_reason(error)}"
+            raise _NoAnswer(_unavailable(text)) from None
+        finally:
+            response.release_conn()
+        return Answer(response.status, response.reason or "", response.headers, data)
+
+    def _timed_out(self) -> dict[str, Any]:
+        return {
+            "outcome": Outcome.UNAVAILABLE,
+            "error": f"No answer from the delivery service within {self.timeout_s:g} s.",
+        }
+
+
+class _NoAnswer(Exception):
+    """No usable answer: `fields` are the attempt's outcome and error."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        super().__init__(fields["error"])
+        self.fields = fields
+
+
+def _unavailable(text: str) -> dict[str, Any]:
+    return {"outcome": Outcome.UNAVAILABLE, "error": shorten(text)}
+
+
+def _unreachable(error: Exception) -> dict[str, Any]:
+    return _unavailable(f"Could not reach the delivery service: {_reason(error)}")
+
+
+def _pool_manager(url: str, pool_size: int) -> urllib3.PoolManager:
+    """One pool for the one host, through the environment's proxy if one applies.
+
+    `pool_size` connections are kept; block=False: a burst beyond the pool opens an
+    extra connection rather than waiting, and only `pool_size` of them are kept afterwards.
+    The proxy settings (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) are read here, once,
+    not on every request.
+    """
+    options: dict[str, Any] = {"num_pools": 1, "maxsize": pool_size, "block": False}
+    proxy = _proxy_for(url)
+    if proxy is None:
+        return urllib3.PoolManager(**options)
+    auth = urllib3.util.parse_url(proxy).auth
+    # A proxy URL's user:password becomes Proxy-Authorization, as requests did.
+    headers = urllib3.util.make_headers(proxy_basic_auth=unquote(auth)) if auth else None
+    return urllib3.ProxyManager(proxy, proxy_headers=headers, **options)
+
+
+def _proxy_for(url: str) -> str | None:
+    """The environment's proxy for `url` (the standard library's reading), or None."""
+    parts = urlsplit(url)
+    if not parts.hostname or proxy_bypass(parts.hostname):
+        return None
+    proxies = getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy:
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
 
 def _reason(error: Exception) -> str:
-    """The innermost cause of a requests/urllib3 error, without the URL noise."""
+    """The innermost cause of a urllib3 error, without the URL noise."""
     cause: BaseException = error
     while True:
         inner = getattr(cause, "reason", None) or cause.__cause__ or cause.__context__

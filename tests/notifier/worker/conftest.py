@@ -1,5 +1,6 @@
 """Fixtures for the dispatcher's unit tests: a dispatcher over the test database and a
-mocked delivery service (`responses`), with backoff small enough to retry at once."""
+stand-in delivery service on a real socket (`fake_delivery`), with backoff small enough to
+retry at once."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-import responses
 from sqlalchemy import update
 
 from notifier.database import utcnow
@@ -17,16 +17,24 @@ from notifier.notifications.models import DeliveryAttempt, Notification
 from notifier.worker.client import DeliveryResult
 from notifier.worker.policy import Settings
 from notifier.worker.runner import Dispatcher
+from tests.notifier.worker.fake_delivery import FakeDelivery
 
-DELIVERY_URL = "http://delivery.test"
-DELIVER = f"{DELIVERY_URL}/deliver"
+# Answers are registered by path: one stand-in serves every test, on a port of its own.
+DELIVER = "/deliver"
+
+
+@pytest.fixture(scope="session")
+def delivery_server() -> Iterator[FakeDelivery]:
+    server = FakeDelivery()
+    yield server
+    server.close()
 
 
 @pytest.fixture
-def settings(app) -> Settings:
+def settings(app, delivery_server) -> Settings:
     return Settings.from_config(
         app.config,
-        service_url=DELIVERY_URL,
+        service_url=delivery_server.url,
         timeout_s=1.0,
         max_attempts=3,
         backoff_base_s=2.0,
@@ -60,10 +68,11 @@ def dispatcher(make_dispatcher) -> Dispatcher:
 
 
 @pytest.fixture
-def mocked() -> Iterator[responses.RequestsMock]:
-    """The delivery service, mocked; every registered answer must be used."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+def mocked(delivery_server) -> Iterator[FakeDelivery]:
+    """The stand-in delivery service, with no answer registered and no call seen yet."""
+    delivery_server.reset()
+    yield delivery_server
+    delivery_server.reset()
 
 
 def sent_answer(provider_id: str = "prov-1") -> dict:

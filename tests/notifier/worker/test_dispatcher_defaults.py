@@ -59,7 +59,6 @@ def test_every_sender_thread_gets_a_kept_alive_connection_to_the_delivery_servic
     settings = Settings(service_url="http://127.0.0.1:9")
     client = DeliveryClient(settings.service_url, settings.timeout_s, settings.concurrency)
     try:
-        adapter = client.session.get_adapter(settings.service_url)
-        assert adapter.poolmanager.connection_pool_kw["maxsize"] >= settings.concurrency
+        assert client.http.connection_pool_kw["maxsize"] >= settings.concurrency
     finally:
         client.close()

@@ -7,7 +7,6 @@ import json
 from datetime import timedelta
 
 import pytest
-import requests
 
 from notifier.database import utcnow
 from notifier.worker.client import DeliveryResult
@@ -115,15 +114,16 @@ def test_retry_after_cannot_push_past_the_backoff_cap(make_dispatcher, mocked):
         ({"status": 500, "body": "Internal Server Error"}, 500, "HTTP 500"),
         ({"status": 502, "body": "<html>Bad Gateway</html>"}, 502, "HTTP 502"),
         ({"status": 200, "body": "not json"}, 200, "provider_message_id"),
-        ({"body": requests.ReadTimeout("timed out")}, None, "No answer"),
-        ({"body": requests.ConnectionError("refused")}, None, "Could not reach"),
+        ({"fault": "silence"}, None, "No answer"),
+        ({"fault": "drop"}, None, "Could not reach"),
+        ({"fault": "truncated", "json": sent_answer()}, None, "Bad answer"),
     ],
-    ids=["500", "html-502", "non-json-200", "timeout", "connection-error"],
+    ids=["500", "html-502", "non-json-200", "timeout", "connection-dropped", "truncated"],
 )
-def test_outages_and_garbage_are_retried(dispatcher, mocked, answer, status, error_part):
+def test_outages_and_garbage_are_retried(make_dispatcher, mocked, answer, status, error_part):
     nid = NotificationFactory().id
     mocked.post(DELIVER, **answer)
-    dispatch_due(dispatcher)
+    dispatch_due(make_dispatcher(timeout_s=0.3))
     row = reload(nid)
     assert (row.status, row.attempts) == ("pending", 1)
     assert row.next_attempt_at > utcnow()

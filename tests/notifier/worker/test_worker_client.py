@@ -8,12 +8,11 @@ from datetime import timedelta
 from email.utils import format_datetime
 
 import pytest
-import requests
 
 from notifier.database import utcnow
 from notifier.worker.answers import parse_retry_after
 from notifier.worker.client import DeliveryClient, DeliveryRequest
-from tests.notifier.worker.conftest import DELIVER, DELIVERY_URL, error_answer, sent_answer
+from tests.notifier.worker.conftest import DELIVER, error_answer, sent_answer
 
 REQUEST = DeliveryRequest(
     notification_id=7,
@@ -26,8 +25,8 @@ REQUEST = DeliveryRequest(
 
 
 @pytest.fixture
-def client():
-    client = DeliveryClient(DELIVERY_URL + "/", timeout_s=1.0, pool_size=4)
+def client(mocked):
+    client = DeliveryClient(mocked.url + "/", timeout_s=0.5, pool_size=4)
     yield client
     client.close()
 
@@ -46,14 +45,6 @@ def test_it_posts_the_documented_body_as_utf8_json(client, mocked):
         "content": "Your order has shipped. ✓",
         "sandbox": False,
     }
-
-
-def test_the_session_pools_as_many_connections_as_there_are_senders():
-    client = DeliveryClient(DELIVERY_URL, timeout_s=1.0, pool_size=48)
-    adapter = client.session.get_adapter(DELIVER)
-    assert adapter._pool_maxsize == 48
-    assert adapter.max_retries.total == 0
-    client.close()
 
 
 def test_200_is_sent_with_the_provider_message_id(client, mocked):
@@ -160,7 +151,7 @@ def test_refused_credentials_are_retried_because_the_message_is_not_at_fault(
 
 def test_the_client_sends_the_delivery_services_token_on_every_request(mocked):
     token = "t" * 40
-    client = DeliveryClient(DELIVERY_URL, timeout_s=1.0, api_token=token)
+    client = DeliveryClient(mocked.url, timeout_s=1.0, api_token=token)
     mocked.post(DELIVER, json=sent_answer())
     client.deliver(REQUEST)
     client.deliver(REQUEST)
@@ -211,25 +202,29 @@ def test_a_200_without_a_usable_provider_message_id_is_retried(client, mocked, b
 
 
 def test_a_timeout_is_unavailable_without_a_status(client, mocked):
-    mocked.post(DELIVER, body=requests.ReadTimeout("read timed out"))
+    mocked.post(DELIVER, fault="silence")
     result = client.deliver(REQUEST)
     assert (result.outcome, result.http_status) == ("unavailable", None)
-    assert "within 1 s" in result.error
+    assert result.error == "No answer from the delivery service within 0.5 s."
 
 
-def test_a_connection_error_is_unavailable_without_a_status(client, mocked):
-    mocked.post(DELIVER, body=requests.ConnectionError("connection reset by peer"))
+def test_a_connection_closed_without_an_answer_is_unavailable_and_not_retried_at_once(
+    client, mocked
+):
+    mocked.post(DELIVER, fault="drop")
     result = client.deliver(REQUEST)
     assert (result.outcome, result.http_status) == ("unavailable", None)
-    assert "Could not reach the delivery service" in result.error
-    assert "connection reset by peer" in result.error
+    assert result.error.startswith("Could not reach the delivery service: ")
+    assert "RemoteDisconnected" in result.error
+    assert len(mocked.calls) == 1  # no retry inside the client: the dispatcher retries
 
 
-def test_a_broken_answer_is_unavailable(client, mocked):
-    mocked.post(DELIVER, body=requests.exceptions.ChunkedEncodingError("truncated"))
+def test_an_answer_cut_short_is_unavailable(client, mocked):
+    mocked.post(DELIVER, json=sent_answer(), fault="truncated")
     result = client.deliver(REQUEST)
     assert (result.outcome, result.http_status) == ("unavailable", None)
-    assert "Bad answer" in result.error
+    assert result.error.startswith("Bad answer from the delivery service: ")
+    assert "IncompleteRead" in result.error
 
 
 def test_connection_refused_on_a_real_socket_is_unavailable():

@@ -23,9 +23,10 @@ def _restore_process_state():
     logging.getLogger("notifier").setLevel(level)
 
 
-def test_once_delivers_what_is_due_and_exits_0(app, mocked):
+def test_once_delivers_what_is_due_and_exits_0(app, mocked, monkeypatch):
     ids = [NotificationFactory().id for _ in range(3)]
-    mocked.post(f"{app.config['DELIVERY_SERVICE_URL']}/deliver", json=sent_answer())
+    monkeypatch.setitem(app.config, "DELIVERY_SERVICE_URL", mocked.url)
+    mocked.post(f"{mocked.url}/deliver", json=sent_answer())
 
     result = app.test_cli_runner().invoke(args=["worker", "--once"])
 
@@ -42,9 +43,12 @@ def test_without_a_delivery_token_the_worker_warns_at_start(app, monkeypatch, ca
     assert "DELIVERY_API_TOKEN is not set" in caplog.text
 
 
-def test_with_a_delivery_token_the_worker_sends_it_and_does_not_warn(app, mocked, caplog):
+def test_with_a_delivery_token_the_worker_sends_it_and_does_not_warn(
+    app, mocked, caplog, monkeypatch
+):
     NotificationFactory()
-    mocked.post(f"{app.config['DELIVERY_SERVICE_URL']}/deliver", json=sent_answer())
+    monkeypatch.setitem(app.config, "DELIVERY_SERVICE_URL", mocked.url)
+    mocked.post(f"{mocked.url}/deliver", json=sent_answer())
     with caplog.at_level(logging.WARNING, logger="notifier.worker"):
         result = app.test_cli_runner().invoke(args=["worker", "--once"])
     assert result.exit_code == 0, result.output
