@@ -81,7 +81,8 @@ class RawFake:
         self.reply = reply
         self.connections = 0
         self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.2)
+        # stop() waits until the loop next looks at _stop: let it look often.
+        self._sock.settimeout(0.02)
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
