@@ -71,7 +71,9 @@ def running_api(
     try:
         base_url = f"http://127.0.0.1:{port}"
         try:
-            server.wait_until_answers(f"{base_url}/health", timeout_s=STARTUP_TIMEOUT_S)
+            server.wait_until_answers(
+                f"{base_url}/health", timeout_s=STARTUP_TIMEOUT_S, interval_s=0.05
+            )
         except ProcessError as error:
             pytest.fail(str(error))
         yield base_url

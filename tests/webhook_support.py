@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.helpers import FAST_SHUTDOWN
+
 # A public address as a literal: accepted without a DNS lookup (tests run offline).
 PUBLIC_URL = "https://93.184.215.14/hooks/notifier"
 
@@ -59,7 +61,9 @@ class Receiver:
         # A client that went away (a killed worker, a timeout) is part of the tests.
         self._server.handle_error = lambda request, client_address: None
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs=FAST_SHUTDOWN, daemon=True
+        )
         self._thread.start()
 
     def url(self, path: str = "/hook") -> str:

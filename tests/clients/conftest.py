@@ -23,6 +23,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from tests.helpers import FAST_SHUTDOWN
 from tests.integration.webhooks.conftest import (  # noqa: F401 (fixtures used here)
     local_webhooks,
     make_sender,
@@ -34,7 +35,7 @@ from tests.integration.webhooks.conftest import (  # noqa: F401 (fixtures used h
 @pytest.fixture
 def live_url(app) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs=FAST_SHUTDOWN, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
@@ -102,7 +103,9 @@ class _Server:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs=FAST_SHUTDOWN, daemon=True
+        )
         self._thread.start()
 
     def handle(self, seen: Seen) -> Answer:

@@ -35,6 +35,7 @@ from bench.processes import Processes
 from config import DeliveryConfig
 from delivery import create_app as create_delivery_app
 from tests.delivery_support import DELIVERY_TOKEN, DELIVERY_TOKEN_ENV
+from tests.helpers import FAST_SHUTDOWN
 from tests.live_server import running_api
 from tests.test_docs_browser import _find_chromium
 
@@ -79,7 +80,7 @@ def delivery_url() -> Iterator[str]:
         },
     )
     server = make_server("127.0.0.1", 0, create_delivery_app(config), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs=FAST_SHUTDOWN, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

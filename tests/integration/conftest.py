@@ -34,6 +34,7 @@ from notifier.worker.policy import Settings
 from notifier.worker.runner import Dispatcher
 from tests.delivery_support import DELIVERY_AUTH, DELIVERY_TOKEN, DELIVERY_TOKEN_ENV
 from tests.factories import UserFactory
+from tests.helpers import FAST_SHUTDOWN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JWT_SECRET = "integration-test-secret-key-of-at-least-32-bytes"
@@ -89,7 +90,7 @@ def start_delivery_thread() -> Iterator[Callable[..., DeliveryService]]:
             },
         )
         server = make_server("127.0.0.1", 0, create_delivery_app(config), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs=FAST_SHUTDOWN, daemon=True)
         thread.start()
         servers.append((server, thread))
         return DeliveryService(f"http://127.0.0.1:{server.server_port}")

@@ -17,6 +17,8 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.serving import make_server
 
+from tests.helpers import FAST_SHUTDOWN
+
 
 @dataclass
 class Seen:
@@ -58,7 +60,7 @@ class HttpFake:
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._server.serve_forever, kwargs=FAST_SHUTDOWN, daemon=True
         )
 
     def start(self) -> HttpFake:
@@ -79,7 +81,8 @@ class RawFake:
         self.reply = reply
         self.connections = 0
         self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.2)
+        # stop() waits until the loop next looks at _stop: let it look often.
+        self._sock.settimeout(0.02)
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
