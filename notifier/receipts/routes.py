@@ -48,9 +48,9 @@ TWILIO_FORM = {
                 "type": "object",
                 "required": ["MessageSid", "MessageStatus"],
                 "properties": {
-                    "MessageSid": {"type": "string", "pattern": twilio.MESSAGE_SID.pattern},
-                    "MessageStatus": {"type": "string"},
-                    "ErrorCode": {"type": "string", "pattern": twilio.ERROR_CODE.pattern},
+                    "MessageSid": {"type": "string", "pattern": f"^{twilio.MESSAGE_SID.pattern}$"},
+                    "MessageStatus": {"type": "string", "pattern": f"^{twilio.STATUS.pattern}$"},
+                    "ErrorCode": {"type": "string", "pattern": f"^{twilio.ERROR_CODE.pattern}$"},
                 },
                 "additionalProperties": {"type": "string"},
             }

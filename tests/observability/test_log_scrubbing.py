@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import logging
 
-import responses
 from sqlalchemy import select
 
 from notifier.extensions import db
@@ -20,6 +19,7 @@ from notifier.users.models import User
 from notifier.worker.policy import Settings
 from notifier.worker.runner import Dispatcher
 from tests.dispatch_steps import dispatch_due
+from tests.notifier.worker.fake_delivery import FakeDelivery
 from tests.observability.scrape import AUTH, TOKEN
 
 PASSWORD = "Sup3r secret passphrase!"
@@ -37,7 +37,7 @@ def _shapes(secret: str) -> list[str]:
 
 def test_a_full_session_logs_no_secret(app, client, caplog):
     caplog.set_level(logging.DEBUG)
-    for name in ("sqlalchemy.pool", "werkzeug", "urllib3", "responses", "notifier", "delivery"):
+    for name in ("sqlalchemy.pool", "werkzeug", "urllib3", "notifier", "delivery"):
         caplog.set_level(logging.DEBUG, logger=name)
 
     email = "scrub.me@example.com"
@@ -63,13 +63,17 @@ def test_a_full_session_logs_no_secret(app, client, caplog):
     body = {"title": "Hi", "content": "Hello", "channel": "email", "target": "to@example.com"}
     assert client.post("/notifications", json=body, headers=bearer).status_code == 201
     assert client.get("/notifications", headers=bearer).status_code == 200
-    with responses.RequestsMock() as mock:
-        mock.post("http://delivery.test/deliver", json={"status": "sent"})
-        settings = Settings.from_config(app.config, service_url="http://delivery.test")
+    delivery = FakeDelivery()
+    try:
+        delivery.post("/deliver", json={"status": "sent", "provider_message_id": "p-1"})
+        settings = Settings.from_config(app.config, service_url=delivery.url)
         dispatcher = Dispatcher(db.engine, settings)
         assert dispatch_due(dispatcher) == 1
         dispatcher.client.close()
         dispatcher.waiter.close()
+    finally:
+        delivery.close()
+    assert len(delivery.calls) == 1
     # API keys: created, used (a new key is looked up and its use written), refused.
     keys = []
     for mode in ("live", "test"):
