@@ -29,9 +29,13 @@ def _pattern_words() -> dict[str, str]:
     """The document's patterns in words; one not named here is printed as it is."""
     app()  # puts the project on sys.path (MkDocs restores it after loading a hook)
     from notifier.openapi import LINE_PATTERN, TEXT_PATTERN
+    from notifier.receipts.twilio import FORM_PATTERNS
     from notifier.webhooks.schemas import URL_PATTERN
 
     return {
+        FORM_PATTERNS["MessageSid"]: "a message id: 2 to 64 letters, digits, `.`, `_` or `-`",
+        FORM_PATTERNS["MessageStatus"]: "one word of letters, `_` or `-` (up to 32)",
+        FORM_PATTERNS["ErrorCode"]: "1 to 10 digits",
         LINE_PATTERN: "one line, not blank, no control character",
         TEXT_PATTERN: "no control character but tab and line breaks",
         URL_PATTERN: "an `https://` URL with a host name",

@@ -48,9 +48,12 @@ TWILIO_FORM = {
                 "type": "object",
                 "required": ["MessageSid", "MessageStatus"],
                 "properties": {
-                    "MessageSid": {"type": "string", "pattern": f"^{twilio.MESSAGE_SID.pattern}$"},
-                    "MessageStatus": {"type": "string", "pattern": f"^{twilio.STATUS.pattern}$"},
-                    "ErrorCode": {"type": "string", "pattern": f"^{twilio.ERROR_CODE.pattern}$"},
+                    "MessageSid": {"type": "string", "pattern": twilio.FORM_PATTERNS["MessageSid"]},
+                    "MessageStatus": {
+                        "type": "string",
+                        "pattern": twilio.FORM_PATTERNS["MessageStatus"],
+                    },
+                    "ErrorCode": {"type": "string", "pattern": twilio.FORM_PATTERNS["ErrorCode"]},
                 },
                 "additionalProperties": {"type": "string"},
             }

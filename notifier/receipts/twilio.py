@@ -31,6 +31,12 @@ MAX_FIELDS = 100
 MESSAGE_SID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 ERROR_CODE = re.compile(r"[0-9]{1,10}")
 STATUS = re.compile(r"[A-Za-z_-]{1,32}")
+# The same rules, anchored, for the OpenAPI document (JSON Schema patterns are not).
+FORM_PATTERNS = {
+    "MessageSid": f"^{MESSAGE_SID.pattern}$",
+    "MessageStatus": f"^{STATUS.pattern}$",
+    "ErrorCode": f"^{ERROR_CODE.pattern}$",
+}
 
 
 def signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
