@@ -59,14 +59,9 @@ def test_stopping_releases_the_claims_still_waiting_for_a_sender(make_dispatcher
     ids = [NotificationFactory().id for _ in range(4)]
     in_flight = _serve_slowly(mocked, 0.5, expected=1)
     dispatcher = make_dispatcher(concurrency=1, batch_size=5)
-    runner = threading.Thread(target=dispatcher.run)
-    runner.start()
-    assert in_flight.wait(5)
 
-    dispatcher.stop()
-    runner.join(timeout=10)
+    _stop_once_in_flight(dispatcher, in_flight)
 
-    assert not runner.is_alive()
     rows = [reload(nid) for nid in ids]
     assert sorted(row.status for row in rows) == ["pending", "pending", "pending", "sent"]
     assert all(row.attempts == 0 for row in rows if row.status == "pending")
@@ -92,6 +87,16 @@ def _serve_slowly(mocked, seconds: float, expected: int) -> threading.Event:
     return all_started
 
 
+def _stop_once_in_flight(dispatcher, in_flight: threading.Event) -> None:
+    """Run the dispatcher, stop it once its deliveries are in flight; it must end."""
+    runner = threading.Thread(target=dispatcher.run)
+    runner.start()
+    assert in_flight.wait(5)
+    dispatcher.stop()
+    runner.join(timeout=10)
+    assert not runner.is_alive()
+
+
 # --- the run loop -----------------------------------------------------------------
 
 
@@ -99,14 +104,9 @@ def test_run_stops_on_request_after_finishing_what_is_in_flight(make_dispatcher,
     ids = [NotificationFactory().id for _ in range(2)]
     in_flight = _serve_slowly(mocked, 0.5, expected=2)
     dispatcher = make_dispatcher(concurrency=2)
-    runner = threading.Thread(target=dispatcher.run)
-    runner.start()
-    assert in_flight.wait(5)
 
-    dispatcher.stop()
-    runner.join(timeout=10)
+    _stop_once_in_flight(dispatcher, in_flight)
 
-    assert not runner.is_alive()
     assert {_statuses()[nid] for nid in ids} == {"sent"}
 
 
