@@ -133,7 +133,10 @@ fi
 if ngx="$(find_tool nginx)"; then
     # The file is an http-level include (conf.d/default.conf in the nginx image): wrap it in
     # a main file whose paths are all under TMP_DIR, so that no root or /var/log is needed.
+    # `nginx -t` opens the log files it names: a copy of the server block logs under TMP_DIR
+    # (as the test image's non-root user, /var/log/nginx is not writable).
     mkdir -p "$TMP_DIR/nginx/logs"
+    sed "s#/var/log/nginx/#$TMP_DIR/nginx/logs/#g" deploy/nginx/notifier.conf >"$TMP_DIR/nginx/notifier.conf"
     cat >"$TMP_DIR/nginx/nginx.conf" <<EOF
 pid $TMP_DIR/nginx/nginx.pid;
 error_log stderr;
@@ -145,7 +148,7 @@ http {
     fastcgi_temp_path $TMP_DIR/nginx/fastcgi;
     uwsgi_temp_path $TMP_DIR/nginx/uwsgi;
     scgi_temp_path $TMP_DIR/nginx/scgi;
-    include $ROOT/deploy/nginx/notifier.conf;
+    include $TMP_DIR/nginx/notifier.conf;
 }
 EOF
     check "deploy/nginx/notifier.conf (nginx -t)" \
