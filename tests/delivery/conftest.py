@@ -195,20 +195,27 @@ def credentials_file(
 
 
 @pytest.fixture
-def fcm_app(make_app, google: Google, credentials_file: Path) -> Iterator[Callable[..., Flask]]:
+def provider_app(make_app) -> Iterator[Callable[..., Flask]]:
+    """`provider_app(settings, **overrides)`: an app on a provider; its gateway is closed
+    after the test."""
     apps: list[Flask] = []
 
-    def _make(**overrides: Any) -> Flask:
-        settings = {
-            "PUSH_PROVIDER": "fcm",
-            "FCM_PROJECT_ID": "demo-project",
-            "FCM_CREDENTIALS_FILE": str(credentials_file),
-            "FCM_API_BASE": google.http.url,
-            "FCM_TIMEOUT_S": "0.5",
-        }
+    def _make(settings: dict[str, Any], **overrides: Any) -> Flask:
         apps.append(make_app(**{**settings, **overrides}))
         return apps[-1]
 
     yield _make
     for app in apps:
         app.extensions[GATEWAY_EXTENSION].close()
+
+
+@pytest.fixture
+def fcm_app(provider_app, google: Google, credentials_file: Path) -> Callable[..., Flask]:
+    settings = {
+        "PUSH_PROVIDER": "fcm",
+        "FCM_PROJECT_ID": "demo-project",
+        "FCM_CREDENTIALS_FILE": str(credentials_file),
+        "FCM_API_BASE": google.http.url,
+        "FCM_TIMEOUT_S": "0.5",
+    }
+    return lambda **overrides: provider_app(settings, **overrides)

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from delivery.providers import GATEWAY_EXTENSION
 from delivery.providers.base import ProviderSettingsError
 from tests.delivery.fakes import free_port
 from tests.delivery.fakes.http_servers import HttpFake, RawFake, Seen
@@ -44,9 +43,7 @@ def twilio() -> Iterator[HttpFake]:
 
 
 @pytest.fixture
-def twilio_app(make_app: Callable[..., Flask]) -> Iterator[Callable[..., Flask]]:
-    apps: list[Flask] = []
-
+def twilio_app(provider_app) -> Callable[..., Flask]:
     def _make(base: str, **overrides: Any) -> Flask:
         settings = {
             "SMS_PROVIDER": "twilio",
@@ -56,12 +53,9 @@ def twilio_app(make_app: Callable[..., Flask]) -> Iterator[Callable[..., Flask]]
             "TWILIO_API_BASE": base,
             "TWILIO_TIMEOUT_S": "0.5",
         }
-        apps.append(make_app(**{**settings, **overrides}))
-        return apps[-1]
+        return provider_app(settings, **overrides)
 
-    yield _make
-    for app in apps:
-        app.extensions[GATEWAY_EXTENSION].close()
+    return _make
 
 
 def test_an_sms_is_sent_with_twilios_sid(twilio: HttpFake, twilio_app) -> None:
